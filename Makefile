@@ -1,0 +1,41 @@
+# Transfer Learning, Hands-On: two commands do everything.
+#   make lab    set up .venv (first time only) and open the course in JupyterLab
+#   make test   set up .venv (first time only), run the unit tests and every notebook
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The first interpreter that runs and is Python 3.10-3.12 (TensorFlow 2.21's range).
+PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3 python; do \
+	$$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test unit notebooks strip clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.10, 3.11 or 3.12 is needed (TensorFlow 2.21 supports these); install one, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install the pinned packages (once)
+
+lab: setup ## open the course in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+test: setup ## unit tests, then every notebook under nbval
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: setup ## only the unit tests (fast)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+notebooks: setup ## only the notebooks
+	$(BIN)/python -m pytest notebooks $(PYTEST_ARGS)
+
+strip: setup ## remove outputs from notebooks, except cells marked keep_output
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+clean: ## remove computed caches and results (not .venv)
+	rm -rf cache results checkpoints

@@ -1,0 +1,11 @@
+"""Helpers for the *Transfer Learning, Hands-On* notebooks.
+
+One module per concern; notebooks import modules, not objects::
+
+    from helpers import config, data, models, features, plots, results
+
+Nothing here runs at import time (no seeds set, no downloads, no TensorFlow import
+in this file), so ``import helpers`` is cheap.
+"""
+
+__all__ = ["config", "data", "errors", "features", "models", "plots", "results"]

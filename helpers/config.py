@@ -1,0 +1,111 @@
+"""Course-wide constants, notebook parameters and where files live.
+
+Parameters read from the environment let a learner run a longer experiment without
+editing a notebook: ``TLHO_EPOCHS=10 jupyter lab`` makes ``param("EPOCHS", 3)`` return 10.
+The defaults are what CI executes.
+
+Run ``python -m helpers.config`` to print the environment report of notebook 00.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import TypeVar
+
+IMAGE_SIZE = 224
+"""Side of the square images fed to every backbone (ImageNet weights are 224 x 224)."""
+
+SEED = 42
+"""The seed every notebook passes to ``keras.utils.set_random_seed``."""
+
+PARAM_PREFIX = "TLHO_"
+
+T = TypeVar("T", int, float, str, bool)
+
+
+def param(name: str, default: T) -> T:
+    """Return the environment variable ``TLHO_<name>`` cast to ``type(default)``.
+
+    Args:
+        name: Parameter name, e.g. ``"EPOCHS"``.
+        default: Value used when the variable is unset; its type decides the cast
+            (booleans accept 1/0, true/false, yes/no).
+
+    Returns:
+        The parsed value, or ``default``.
+
+    Raises:
+        ValueError: If the variable is set but cannot be read as ``type(default)``.
+    """
+    raw = os.environ.get(PARAM_PREFIX + name)
+    if raw is None:
+        return default
+    try:
+        if isinstance(default, bool):
+            lowered = raw.strip().lower()
+            if lowered not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return lowered in {"1", "true", "yes"}  # type: ignore[return-value]
+        return type(default)(raw)
+    except ValueError:
+        raise ValueError(
+            f"Environment variable {PARAM_PREFIX}{name}={raw!r} is not a valid "
+            f"{type(default).__name__}; unset it or give a value like {default!r}."
+        ) from None
+
+
+def project_dir() -> Path:
+    """Return the course's root folder (the one holding ``helpers/`` and ``notebooks/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """Return the folder for computed features (git-ignored); ``TLHO_CACHE_DIR`` overrides."""
+    return Path(os.environ.get("TLHO_CACHE_DIR", project_dir() / "cache"))
+
+
+def results_dir() -> Path:
+    """Return the folder for measured figures (git-ignored); ``TLHO_RESULTS_DIR`` overrides."""
+    return Path(os.environ.get("TLHO_RESULTS_DIR", project_dir() / "results"))
+
+
+def keras_home() -> Path:
+    """Return the folder Keras caches downloaded weights in (``KERAS_HOME`` or ``~/.keras``)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+
+
+def tfds_data_dir() -> Path:
+    """Return the folder tensorflow-datasets reads prepared datasets from."""
+    default = Path.home() / "tensorflow_datasets"
+    return Path(os.environ.get("TFDS_DATA_DIR", default))
+
+
+def environment_report() -> dict[str, str]:
+    """Describe the software and hardware a notebook runs on.
+
+    Returns:
+        Versions of Python, TensorFlow, Keras and tensorflow-datasets, the number of CPU
+        cores, whether a GPU is visible, and where weights and datasets are looked up.
+    """
+    import keras
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tensorflow-datasets": tfds.__version__,
+        "cpu cores": str(os.cpu_count()),
+        "gpu": ", ".join(g.name for g in gpus) or "none (CPU is fine for this course)",
+        "KERAS_HOME": str(keras_home()),
+        "TFDS_DATA_DIR": str(tfds_data_dir()),
+    }
+
+
+if __name__ == "__main__":
+    for key, value in environment_report().items():
+        print(f"{key:>20}: {value}")

@@ -1,0 +1,116 @@
+"""Compute a frozen backbone's features once, cache them on disk, reload them in seconds.
+
+A frozen backbone maps the same image to the same vector every time, so running it in
+every training epoch (what many tutorials do) repeats identical work. Here it runs once
+per (dataset split, backbone, weights, image size); the result is an ``.npz`` file under
+:func:`helpers.config.cache_dir` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers import config, models
+from helpers.data import ImageSplits
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Features of one split.
+
+    Attributes:
+        features: ``(n_images, n_features)`` float32 array.
+        labels: ``(n_images,)`` int array, in the same order.
+        seconds: Time spent computing (cache miss) or loading (cache hit).
+        from_cache: Whether the features were loaded from disk.
+        path: The cache file.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    seconds: float
+    from_cache: bool
+    path: Path
+
+
+def compute_features(
+    backbone: keras.Model, preprocess, dataset: tf.data.Dataset
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``backbone`` (inference mode) over ``(images, labels)`` batches.
+
+    The forward pass runs inside a ``tf.function``: on small CPU batches this is
+    several times faster than ``model.predict``.
+
+    Returns:
+        ``(features, labels)`` as NumPy arrays.
+    """
+
+    size = backbone.input_shape[1:]
+    signature = [tf.TensorSpec((None, *size), tf.float32)]
+
+    @tf.function(input_signature=signature)  # traced once for every batch size
+    def embed(images: tf.Tensor) -> tf.Tensor:
+        return backbone(preprocess(images), training=False)
+
+    feature_batches, label_batches = [], []
+    for images, labels in dataset:
+        feature_batches.append(embed(images).numpy())
+        label_batches.append(labels.numpy())
+    if not feature_batches:
+        raise ValueError("The dataset is empty: there is nothing to compute features of.")
+    return np.concatenate(feature_batches), np.concatenate(label_batches)
+
+
+@functools.lru_cache(maxsize=2)
+def _backbone(name: str, weights: str | None, image_size: int, seed: int) -> keras.Model:
+    if weights is None:
+        keras.utils.set_random_seed(seed)  # random weights, but the same ones every run
+    return models.build_backbone(name, weights=weights, image_size=image_size)
+
+
+def cache_path(splits: ImageSplits, split: str, backbone: str, weights: str | None) -> Path:
+    """Return the cache file for these features (the name says exactly what they are)."""
+    models.backbone_spec(backbone)  # validate the name
+    tag = weights or f"random{splits.seed}"
+    return config.cache_dir() / "features" / f"{splits.cache_key(split)}-{backbone}-{tag}.npz"
+
+
+def cached_features(
+    splits: ImageSplits,
+    split: str,
+    backbone: str = "mobilenet_v2",
+    weights: str | None = "imagenet",
+    batch_size: int = 64,
+) -> FeatureSet:
+    """Return pooled features of ``split``, computing and caching them on first use.
+
+    Args:
+        splits: From :func:`helpers.data.load_image_splits`.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        backbone: A name from :data:`helpers.models.BACKBONES`.
+        weights: ``"imagenet"``, or ``None`` for a randomly initialised baseline.
+        batch_size: Images per forward pass.
+    """
+    path = cache_path(splits, split, backbone, weights)
+    start = time.perf_counter()
+    if path.exists():
+        with np.load(path) as stored:
+            features, labels = stored["features"], stored["labels"]
+        return FeatureSet(features, labels, time.perf_counter() - start, True, path)
+    network = _backbone(backbone, weights, splits.image_size, splits.seed)
+    features, labels = compute_features(
+        network, models.preprocess_for(backbone), splits.batches(split, batch_size)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+    np.savez(partial, features=features, labels=labels)
+    partial.replace(path)  # atomic: a half-written file is never read as a cache
+    return FeatureSet(features, labels, time.perf_counter() - start, False, path)

@@ -1,0 +1,138 @@
+"""Pretrained backbones from ``keras.applications``, each with its own preprocessing.
+
+Every backbone expects its inputs scaled its own way (MobileNet: [-1, 1]; ResNet and
+VGG: BGR minus the ImageNet mean; EfficientNet and ConvNeXt: raw [0, 255], scaled
+inside the model). Feeding one backbone another's scaling silently costs accuracy, so
+the registry keeps each constructor next to its ``preprocess_input``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import keras
+
+from helpers import config
+from helpers.errors import OFFLINE_HINT, ResourceNotAvailableError
+
+__all__ = ["BACKBONES", "BackboneSpec", "ResourceNotAvailableError", "backbone_spec",
+           "build_backbone", "load_application", "preprocess_for"]
+
+apps = keras.applications
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """How to build one backbone.
+
+    Attributes:
+        constructor: The ``keras.applications`` function.
+        preprocess: Its matching ``preprocess_input``.
+        options: Extra constructor arguments (e.g. ``{"alpha": 0.35}``).
+    """
+
+    constructor: Callable[..., keras.Model]
+    preprocess: Callable[[Any], Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "mobilenet_v2": BackboneSpec(apps.MobileNetV2, apps.mobilenet_v2.preprocess_input),
+    "mobilenet_v2_0.35": BackboneSpec(
+        apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, {"alpha": 0.35}
+    ),
+    "mobilenet_0.25": BackboneSpec(
+        apps.MobileNet, apps.mobilenet.preprocess_input, {"alpha": 0.25}
+    ),
+    "efficientnet_b0": BackboneSpec(
+        apps.EfficientNetB0, apps.efficientnet.preprocess_input
+    ),
+    "resnet50": BackboneSpec(apps.ResNet50, apps.resnet50.preprocess_input),
+    "vgg16": BackboneSpec(apps.VGG16, apps.vgg16.preprocess_input),
+    "convnext_tiny": BackboneSpec(apps.ConvNeXtTiny, apps.convnext.preprocess_input),
+}
+"""Backbones the course knows, by name. ``mobilenet_v2`` is the default."""
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    """Return the registry entry for ``name``.
+
+    Raises:
+        ValueError: For an unknown name; the message lists the valid ones.
+    """
+    try:
+        return BACKBONES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown backbone {name!r}; choose one of {sorted(BACKBONES)}."
+        ) from None
+
+
+def preprocess_for(name: str) -> Callable[[Any], Any]:
+    """Return the ``preprocess_input`` that matches backbone ``name``."""
+    return backbone_spec(name).preprocess
+
+
+def load_application(
+    constructor: Callable[..., keras.Model], **kwargs: Any
+) -> keras.Model:
+    """Call a ``keras.applications`` constructor, explaining a failed weight download.
+
+    Args:
+        constructor: e.g. ``keras.applications.MobileNet``.
+        **kwargs: Passed on unchanged (``weights``, ``include_top``, ``alpha``...).
+
+    Raises:
+        ResourceNotAvailableError: The weights are not cached in ``KERAS_HOME`` and
+            cannot be downloaded; the message names the file.
+    """
+    try:
+        return constructor(**kwargs)
+    except Exception as error:  # Keras raises a bare Exception on a failed download
+        match = re.search(r"URL fetch failure on (\S+?):? ", str(error))
+        if not match:
+            raise
+        file_name = match.group(1).rsplit("/", 1)[-1]
+        raise ResourceNotAvailableError(
+            f"The ImageNet weights of {constructor.__name__} ({file_name}) are not in "
+            f"KERAS_HOME={config.keras_home()}/models and could not be downloaded. "
+            f"{OFFLINE_HINT}"
+        ) from None
+
+
+def build_backbone(
+    name: str = "mobilenet_v2",
+    weights: str | None = "imagenet",
+    image_size: int = config.IMAGE_SIZE,
+    pooling: str | None = "avg",
+) -> keras.Model:
+    """Build a headless backbone (``include_top=False``) by registry name.
+
+    Args:
+        name: A key of :data:`BACKBONES`.
+        weights: ``"imagenet"`` for pretrained weights, ``None`` for random ones.
+        image_size: Input side length; the bundled weights exist for 224.
+        pooling: ``"avg"`` gives one feature vector per image, ``None`` feature maps.
+
+    Raises:
+        ValueError: Unknown name, bad ``weights`` or a non-positive size.
+        ResourceNotAvailableError: Pretrained weights cannot be had (see message).
+    """
+    spec = backbone_spec(name)
+    if weights not in ("imagenet", None):
+        raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 32:
+        raise ValueError(
+            f"image_size must be an integer of at least 32 pixels, got {image_size!r}; "
+            f"the course uses {config.IMAGE_SIZE}."
+        )
+    return load_application(
+        spec.constructor,
+        include_top=False,
+        weights=weights,
+        input_shape=(image_size, image_size, 3),
+        pooling=pooling,
+        **spec.options,
+    )

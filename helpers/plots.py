@@ -1,0 +1,91 @@
+"""Figures the notebooks draw: image grids, learning curves."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
+
+
+def image_grid(
+    images: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    columns: int = 4,
+    size: float = 2.2,
+    cmap: str | None = None,
+) -> Figure:
+    """Draw images in a grid with optional titles and return the figure.
+
+    Float images in [0, 255] (as the data pipeline yields them) are shown as such;
+    single-channel images use ``cmap`` (grey by default).
+
+    Raises:
+        ValueError: No images, a title count that does not match, or ``columns < 1``.
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("image_grid needs at least one image.")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(titles)} titles.")
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1, got {columns}.")
+    columns = min(columns, len(images))
+    rows = math.ceil(len(images) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(images):
+            continue
+        image = np.asarray(images[index])
+        if image.ndim == 3 and image.shape[-1] == 3 and image.dtype != np.uint8 and image.max() > 1:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        axis.imshow(image, cmap=cmap or ("gray" if image.ndim == 2 else None))
+        if titles is not None:
+            axis.set_title(titles[index], fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def show_examples(
+    dataset: tf.data.Dataset, class_names: Sequence[str], count: int = 8, columns: int = 4
+) -> Figure:
+    """Draw the first ``count`` images of a batched ``(images, labels)`` dataset."""
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}.")
+    images, labels = [], []
+    for batch_images, batch_labels in dataset.unbatch().take(count):
+        images.append(batch_images.numpy())
+        labels.append(class_names[int(batch_labels)])
+    return image_grid(images, labels, columns=columns)
+
+
+def plot_history(history, metrics: Sequence[str] = ("loss", "accuracy"), title: str = "") -> Figure:
+    """Plot training and validation curves from a Keras ``History`` (or its dict).
+
+    Raises:
+        ValueError: If a requested metric was not recorded.
+    """
+    logs = history.history if hasattr(history, "history") else dict(history)
+    missing = [m for m in metrics if m not in logs]
+    if missing:
+        raise ValueError(f"History has no {missing}; it recorded {sorted(logs)}.")
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
+    for axis, metric in zip(axes.flat, metrics):
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        axis.plot(epochs, logs[metric], "o-", label="training")
+        if f"val_{metric}" in logs:
+            axis.plot(epochs, logs[f"val_{metric}"], "s--", label="validation")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(metric)
+        axis.legend()
+        axis.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,59 @@
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import features
+
+
+def test_compute_features_matches_a_direct_call_for_any_batch_size():
+    keras.utils.set_random_seed(0)
+    network = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()])
+    images = np.random.default_rng(0).uniform(0, 255, (10, 8, 8, 3)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices((images, np.arange(10))).batch(4)  # 4, 4, 2
+    vectors, labels = features.compute_features(network, lambda x: x / 255.0, dataset)
+    np.testing.assert_allclose(vectors, network(images / 255.0).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(labels, np.arange(10))
+
+
+def test_compute_features_rejects_an_empty_dataset():
+    network = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])
+    empty = tf.data.Dataset.from_tensor_slices((np.zeros((0, 8, 8, 3), "float32"), np.zeros(0))).batch(2)
+    with pytest.raises(ValueError, match="empty"):
+        features.compute_features(network, lambda x: x, empty)
+
+
+def test_cache_is_written_once_then_loaded_fast(flowers, tmp_cache):
+    first = features.cached_features(flowers, "validation", backbone="mobilenet_0.25")
+    assert not first.from_cache and first.path.exists()
+    assert first.features.shape == (flowers.sizes["validation"], 256)
+    np.testing.assert_array_equal(first.labels, flowers.labels("validation"))
+    start = time.perf_counter()
+    second = features.cached_features(flowers, "validation", backbone="mobilenet_0.25")
+    assert second.from_cache and time.perf_counter() - start < 2.0
+    np.testing.assert_array_equal(second.features, first.features)
+
+
+def test_cache_key_separates_backbone_weights_and_split(flowers, tmp_cache):
+    paths = {
+        features.cache_path(flowers, "test", "mobilenet_v2", "imagenet"),
+        features.cache_path(flowers, "test", "mobilenet_v2", None),
+        features.cache_path(flowers, "validation", "mobilenet_v2", "imagenet"),
+        features.cache_path(flowers, "test", "mobilenet_0.25", "imagenet"),
+    }
+    assert len(paths) == 4
+    assert all(str(p).startswith(str(tmp_cache / "cache" / "features")) for p in paths)
+    with pytest.raises(ValueError, match="Unknown backbone"):
+        features.cache_path(flowers, "test", "resnet", "imagenet")
+
+
+def test_random_baseline_features_are_reproducible_and_differ_from_imagenet(flowers, tmp_cache):
+    random1 = features.cached_features(flowers, "test", "mobilenet_0.25", weights=None)
+    random1.path.unlink()
+    features._backbone.cache_clear()
+    random2 = features.cached_features(flowers, "test", "mobilenet_0.25", weights=None)
+    np.testing.assert_allclose(random1.features, random2.features, rtol=1e-5)
+    pretrained = features.cached_features(flowers, "test", "mobilenet_0.25")
+    assert not np.allclose(pretrained.features, random1.features)

@@ -1,0 +1,71 @@
+"""Every notebook follows the course's chapter shape (see shared conventions in README)."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+MAX_CELL_LINES = 25
+
+
+def _cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def _source(cell):
+    return "".join(cell["source"])
+
+
+def test_notebooks_exist_and_are_numbered_uniquely():
+    assert NOTEBOOKS, "no notebooks found"
+    numbers = [p.name[:2] for p in NOTEBOOKS]
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name) for p in NOTEBOOKS)
+    assert len(numbers) == len(set(numbers))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_title_cell_has_time_questions_and_objectives(path):
+    title = _source(_cells(path)[0])
+    assert title.startswith(f"# {path.name[:2]} · ")
+    for field in ("**Time:**", "**Questions**", "**Objectives**"):
+        assert field in title, f"{path.name}: title cell lacks {field}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_sections_parameters_and_seed(path):
+    cells = _cells(path)
+    text = "\n".join(_source(c) for c in cells)
+    for heading in ("## Summary", "## Exercises"):
+        assert heading in text, f"{path.name}: no '{heading}' section"
+    assert any("parameters" in c["metadata"].get("tags", []) for c in cells), "no cell tagged 'parameters'"
+    assert "keras.utils.set_random_seed(" in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_cells_are_short_and_outputs_stripped(path):
+    for index, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        lines = _source(cell).count("\n") + 1
+        assert lines <= MAX_CELL_LINES, f"{path.name} cell {index} has {lines} lines"
+        if cell["outputs"]:
+            assert cell["metadata"].get("keep_output"), f"{path.name} cell {index}: strip outputs (make strip)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_are_hidden_checked_and_named(path):
+    solutions = [c for c in _cells(path) if "solution" in c["metadata"].get("tags", [])]
+    assert len(solutions) >= 2, f"{path.name}: at least two exercises with solutions"
+    for cell in solutions:
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden"), "solution source must be collapsed"
+        assert "assert exercises.check" in _source(cell)
+        assert "_solution" in _source(cell)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_machine_paths(path):
+    text = path.read_text()
+    for needle in ("/work/", "/tmp/", "/home/", "offline-bundle"):
+        assert needle not in text, f"{path.name} mentions {needle!r}"
