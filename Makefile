@@ -10,6 +10,8 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3 python; do \
 	$$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 PYTEST_ARGS ?=
+# Jupyter refuses to run as root (Docker, some cloud machines) unless told to.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test unit notebooks strip clean
 
@@ -23,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP) ## create .venv and install the pinned packages (once)
 
 lab: setup ## open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
 
 test: setup ## unit tests, then every notebook under nbval
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
