@@ -13,7 +13,10 @@ PYTEST_ARGS ?=
 # Jupyter refuses to run as root (Docker, some cloud machines) unless told to.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test unit notebooks strip clean
+# Notebooks whose outputs are stored and compared strictly by nbval (deterministic math).
+STRICT_NOTEBOOKS := $(wildcard notebooks/01_*.ipynb notebooks/02_*.ipynb)
+
+.PHONY: setup lab test unit notebooks strip outputs clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.10, 3.11 or 3.12 is needed (TensorFlow 2.21 supports these); install one, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
@@ -38,6 +41,12 @@ notebooks: setup ## only the notebooks
 
 strip: setup ## remove outputs from notebooks, except cells marked keep_output
 	$(BIN)/nbstripout notebooks/*.ipynb
+
+outputs: setup ## re-execute the strictly compared notebooks and store their kept outputs
+	for nb in $(STRICT_NOTEBOOKS); do \
+		(cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$(basename $$nb)) || exit 1; \
+	done
+	$(BIN)/python tools/store_outputs.py $(STRICT_NOTEBOOKS)
 
 clean: ## remove computed caches and results (not .venv)
 	rm -rf cache results checkpoints

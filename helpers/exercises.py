@@ -82,3 +82,54 @@ def check_close(answer: float | np.ndarray | None, truth: float | np.ndarray,
     if answer.shape != truth.shape:
         return report(False, f"expected shape {truth.shape}, got {answer.shape}; {hint}")
     return report(bool(np.allclose(answer, truth, atol=tolerance, rtol=0)), hint)
+
+
+def check_conv_output_size(answer: int | None) -> Verdict:
+    """Output height of MobileNetV2's first layer: 224 pixels, 3x3 kernel, stride 2, SAME."""
+    from helpers.conv_arithmetic import conv_output_size
+
+    if not _attempted(answer):
+        return report(None, "")
+    return report(
+        int(answer) == conv_output_size(224, 3, 2, "SAME"),
+        "with padding='SAME' the output is ceil(n / s); the formula floor((n + 2p - k) / s) + 1 "
+        "gives the same with the padding TensorFlow adds.",
+    )
+
+
+def check_conv_parameter_count(answer: int | None) -> Verdict:
+    """Parameters of ``Conv2D(32, 5)`` (with bias) on 16-channel inputs."""
+    import keras
+
+    if not _attempted(answer):
+        return report(None, "")
+    layer = keras.layers.Conv2D(32, 5)
+    layer.build((None, 28, 28, 16))
+    return report(
+        int(answer) == layer.count_params(),
+        "each of the 32 filters has 5 x 5 x 16 weights and one bias.",
+    )
+
+
+def check_conv1d(function: Any) -> Verdict:
+    """Check a learner's ``conv1d(x, w)`` (VALID cross-correlation) on random inputs."""
+    if not _attempted(function):
+        return report(None, "")
+    rng = np.random.default_rng(0)
+    for length, width in ((10, 3), (7, 7), (12, 1)):
+        x, w = rng.normal(size=length), rng.normal(size=width)
+        try:
+            got = function(x, w)
+        except Exception as error:  # a learner's bug: report it, do not crash the check
+            return report(False, f"calling your function raised {error!r}.")
+        if got is None:
+            return report(None, "")
+        got = np.asarray(got, dtype=float)
+        expected = np.correlate(x, w, mode="valid")
+        if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-9):
+            return report(
+                False,
+                f"for len(x)={length}, len(w)={width} expected {len(expected)} outputs "
+                "y[i] = sum_m x[i + m] * w[m]; no kernel flip (that is cross-correlation).",
+            )
+    return report(True, "")

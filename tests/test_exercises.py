@@ -30,3 +30,33 @@ def test_check_close_compares_values_and_shapes():
     assert not exercises.check_close(np.array([1.0, 2.1]), [1.0, 2.0], "h")
     shape = exercises.check_close(np.ones(3), np.ones(2), "h")
     assert not shape and "expected shape (2,)" in repr(shape)
+
+
+def test_conv_checks():
+    from helpers import conv_arithmetic
+
+    assert exercises.check_conv_output_size(112)
+    assert not exercises.check_conv_output_size(111)
+    assert exercises.check_conv_parameter_count(5 * 5 * 16 * 32 + 32)
+    assert not exercises.check_conv_parameter_count(5 * 5 * 16 * 32)
+    assert conv_arithmetic.conv_output_size(224, 3, 2, "SAME") == 112
+
+
+def test_conv1d_check_accepts_cross_correlation_and_explains_mistakes():
+    def correct(x, w):
+        return np.array([np.dot(x[i : i + len(w)], w) for i in range(len(x) - len(w) + 1)])
+
+    def flipped(x, w):
+        return correct(x, w[::-1])
+
+    def crashing(x, w):
+        raise IndexError("oops")
+
+    assert exercises.check_conv1d(correct)
+    assert "no kernel flip" in repr(exercises.check_conv1d(flipped))
+    assert "raised IndexError" in repr(exercises.check_conv1d(crashing))
+    assert "Not attempted" in repr(exercises.check_conv1d(None))
+
+
+def test_conv1d_check_treats_an_unfinished_stub_as_not_attempted():
+    assert "Not attempted" in repr(exercises.check_conv1d(lambda x, w: None))
