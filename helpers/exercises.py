@@ -133,3 +133,52 @@ def check_conv1d(function: Any) -> Verdict:
                 "y[i] = sum_m x[i + m] * w[m]; no kernel flip (that is cross-correlation).",
             )
     return report(True, "")
+
+
+def check_cross_entropy_value(answer: float | None) -> Verdict:
+    """Cross-entropy of one example of class 2 predicted as p = [0.1, 0.2, 0.7]."""
+    if not _attempted(answer):
+        return report(None, "")
+    return report(
+        bool(np.isclose(float(answer), -np.log(0.7), atol=1e-4)),
+        "only the probability of the true class counts: L = -log p[true class] (natural log).",
+    )
+
+
+def check_binary_cross_entropy_value(answer: float | None) -> Verdict:
+    """Binary cross-entropy of one example with label 0 predicted as p = 0.9."""
+    if not _attempted(answer):
+        return report(None, "")
+    return report(
+        bool(np.isclose(float(answer), -np.log(0.1), atol=1e-4)),
+        "with y = 0 only the second term remains: -(1 - y) log(1 - p).",
+    )
+
+
+def check_log_softmax(function: Any) -> Verdict:
+    """Check a learner's stable ``log_softmax(z)`` (last axis) against TensorFlow's."""
+    import tensorflow as tf
+
+    if not _attempted(function):
+        return report(None, "")
+    cases = [np.array([[1.0, 2.0, 3.0]]), np.array([[1000.0, 0.0, -1000.0], [-800.0, -801.0, -799.0]])]
+    for logits in cases:
+        try:
+            with np.errstate(all="ignore"):
+                got = function(logits)
+        except Exception as error:  # a learner's bug: report it, do not crash the check
+            return report(False, f"calling your function raised {error!r}.")
+        if got is None:
+            return report(None, "")
+        expected = tf.nn.log_softmax(logits).numpy()
+        got = np.asarray(got, dtype=float)
+        if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-6):
+            large = np.abs(logits).max() > 100
+            return report(
+                False,
+                "subtract the row maximum before exponentiating: log_softmax(z) = "
+                "z - m - log(sum(exp(z - m))) with m = max(z)."
+                if large
+                else "log_softmax(z) = z - log(sum(exp(z))) along the last axis (keepdims=True).",
+            )
+    return report(True, "")

@@ -60,3 +60,23 @@ def test_conv1d_check_accepts_cross_correlation_and_explains_mistakes():
 
 def test_conv1d_check_treats_an_unfinished_stub_as_not_attempted():
     assert "Not attempted" in repr(exercises.check_conv1d(lambda x, w: None))
+
+
+def test_cross_entropy_value_checks():
+    assert exercises.check_cross_entropy_value(-np.log(0.7))
+    assert not exercises.check_cross_entropy_value(-np.log10(0.7))
+    assert exercises.check_binary_cross_entropy_value(-np.log(0.1))
+    assert not exercises.check_binary_cross_entropy_value(-np.log(0.9))
+
+
+def test_log_softmax_check_requires_stability():
+    def naive(z):
+        return np.log(np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True))
+
+    def stable(z):
+        shifted = z - z.max(axis=-1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+    assert exercises.check_log_softmax(stable)
+    assert "subtract the row maximum" in repr(exercises.check_log_softmax(naive))
+    assert "Not attempted" in repr(exercises.check_log_softmax(lambda z: None))
