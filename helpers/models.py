@@ -136,3 +136,101 @@ def build_backbone(
         pooling=pooling,
         **spec.options,
     )
+
+
+def unfreeze_top_layers(base: keras.Model, first_trainable: str) -> int:
+    """Make ``base`` trainable from layer ``first_trainable`` on, BatchNormalization excepted.
+
+    Layers before ``first_trainable`` stay frozen. BatchNormalization layers stay frozen
+    everywhere: with few target images, updating their statistics or scales destroys
+    what ImageNet taught them. Call the base with ``training=False`` as well, so they also
+    stay in inference mode. Recompile the model afterwards: ``trainable`` is read when
+    the model is compiled.
+
+    Args:
+        base: A ``keras.applications`` backbone.
+        first_trainable: Name of the first layer to train, e.g. ``"block_16_expand"``.
+
+    Returns:
+        The number of layers that are now trainable.
+
+    Raises:
+        ValueError: If ``base`` has no layer of that name (the message lists block starts).
+    """
+    names = [layer.name for layer in base.layers]
+    if first_trainable not in names:
+        starts = [n for n in names if n.endswith("_expand") or n.endswith("_conv1_conv")][:6]
+        raise ValueError(
+            f"{base.name} has no layer {first_trainable!r}; block boundaries look like "
+            f"{starts + ['...']}. List them with [layer.name for layer in base.layers]."
+        )
+    base.trainable = True
+    start = names.index(first_trainable)
+    trainable = 0
+    for index, layer in enumerate(base.layers):
+        layer.trainable = index >= start and not isinstance(layer, keras.layers.BatchNormalization)
+        trainable += int(layer.trainable and bool(layer.weights))
+    return trainable
+
+
+def batchnorm_moving_statistics(model: keras.Model) -> list[Any]:
+    """Return copies of every BatchNormalization layer's moving mean and variance."""
+    statistics = []
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            statistics += [layer.moving_mean.numpy().copy(), layer.moving_variance.numpy().copy()]
+    return statistics
+
+
+def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    layers = []
+    for layer in model.layers:
+        layers.append(layer)
+        if isinstance(layer, keras.Model):
+            layers += _all_layers(layer)
+    return layers
+
+
+def train_head(
+    train: tuple[Any, Any],
+    validation: tuple[Any, Any],
+    num_classes: int,
+    epochs: int = 20,
+    hidden_units: int = 0,
+    dropout: float = 0.2,
+    learning_rate: float = 1e-3,
+    batch_size: int = 32,
+) -> tuple[keras.Model, keras.callbacks.History]:
+    """Train a classifier head on cached features: the recipe of chapter 04.
+
+    ``Dropout -> [Dense(hidden_units, relu)] -> Dense(num_classes)`` with logits, Adam and
+    sparse categorical cross-entropy (``from_logits=True``), keeping the weights of the
+    epoch with the best validation accuracy.
+
+    Args:
+        train: ``(features, labels)`` arrays.
+        validation: ``(features, labels)`` arrays.
+        num_classes: Number of outputs.
+        epochs: Passes over the training features.
+        hidden_units: 0 for a linear head, else the width of one hidden layer.
+        dropout: Dropout rate on the features.
+        learning_rate: Adam's learning rate.
+        batch_size: Examples per step.
+    """
+    layers = [keras.Input(train[0].shape[1:]), keras.layers.Dropout(dropout)]
+    if hidden_units:
+        layers.append(keras.layers.Dense(hidden_units, activation="relu"))
+    head = keras.Sequential(layers + [keras.layers.Dense(num_classes)], name="head")
+    head.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    best = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=epochs, restore_best_weights=True
+    )
+    history = head.fit(
+        *train, validation_data=validation, epochs=epochs, batch_size=batch_size,
+        callbacks=[best], verbose=0,
+    )
+    return head, history
