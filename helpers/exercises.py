@@ -182,3 +182,27 @@ def check_log_softmax(function: Any) -> Verdict:
                 else "log_softmax(z) = z - log(sum(exp(z))) along the last axis (keepdims=True).",
             )
     return report(True, "")
+
+
+def check_head_parameter_count(answer: int | None, feature_size: int, num_classes: int) -> Verdict:
+    """Trainable parameters of a linear head ``Dense(num_classes)`` on ``feature_size`` features."""
+    if not _attempted(answer):
+        return report(None, "")
+    return report(
+        int(answer) == (feature_size + 1) * num_classes,
+        "a Dense layer has one weight per (input, output) pair plus one bias per output; "
+        "Dropout has no parameters.",
+    )
+
+
+def check_head_accuracy(head: Any, features: np.ndarray, labels: np.ndarray, minimum: float) -> Verdict:
+    """Evaluate a learner's trained ``head`` on held-out features; pass at ``minimum`` accuracy."""
+    if not _attempted(head):
+        return report(None, "")
+    logits = np.asarray(head(features, training=False))
+    accuracy = float(np.mean(np.argmax(logits, axis=-1) == labels))
+    return report(
+        accuracy >= minimum,
+        f"your head reaches {accuracy:.3f} on these features, below {minimum}; train longer, or "
+        "check it ends in Dense(num_classes) trained with from_logits=True.",
+    )

@@ -32,16 +32,19 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"Cannot record a {type(value).__name__}; use numbers, text, lists or dicts.")
 
 
-def record(notebook: str, figures: dict[str, Any], directory: Path | None = None) -> Path:
-    """Merge ``figures`` into ``results/<notebook>.json`` and return the file's path.
+def record(
+    notebook: str, figures: dict[str, Any], directory: Path | None = None, merge: bool = False
+) -> Path:
+    """Write ``figures`` to ``results/<notebook>.json`` and return the file's path.
 
-    Figures recorded earlier under other keys are kept, so a notebook may call this
-    once per section.
+    By default the file is replaced, so figures of an earlier run never linger; with
+    ``merge=True`` the figures are added to those already recorded (one call per section).
 
     Args:
         notebook: Notebook name without extension, e.g. ``"00_setup_and_first_look"``.
         figures: Measured values (numbers, text, lists or dicts of them).
         directory: Where to write; defaults to :func:`helpers.config.results_dir`.
+        merge: Keep figures already recorded under other keys.
 
     Raises:
         ValueError: For an unusable notebook name or a non-finite number.
@@ -55,7 +58,7 @@ def record(notebook: str, figures: dict[str, Any], directory: Path | None = None
     directory = Path(directory) if directory is not None else config.results_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{notebook}.json"
-    merged = load(notebook, directory) if path.exists() else {}
+    merged = load(notebook, directory) if merge and path.exists() else {}
     merged.update(_plain(dict(figures)))
     path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
     return path

@@ -32,3 +32,29 @@ class Stopwatch:
         traceback: TracebackType | None,
     ) -> None:
         self.seconds = time.perf_counter() - self._start
+
+
+def epoch_timer():  # noqa: ANN201 - returns a keras Callback; keras imported lazily
+    """Return a Keras callback whose ``seconds`` list holds each epoch's wall time.
+
+    Example::
+
+        timer = timing.epoch_timer()
+        model.fit(..., callbacks=[timer])
+        timer.seconds  # [12.3, 10.1, 10.0]
+    """
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self._start = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochTimer()

@@ -98,3 +98,21 @@ def test_resize_image_checks_the_shape():
     assert data.resize_image(tf.zeros((30, 40, 3), tf.uint8), 16).shape == (16, 16, 3)
     with pytest.raises(ValueError, match=r"shape \(height, width, 3\), got \(2, 30, 40, 3\)"):
         data.resize_image(tf.zeros((2, 30, 40, 3)))
+
+
+def test_limit_and_in_memory_cache(flowers):
+    limited = flowers.batches("validation", batch_size=4, limit=10)
+    labels = np.concatenate([y.numpy() for _, y in limited])
+    np.testing.assert_array_equal(labels, flowers.labels("validation")[:10])
+    cached = flowers.batches("validation", batch_size=4, limit=10, cache=True)
+    first = np.concatenate([x.numpy() for x, _ in cached])
+    second = np.concatenate([x.numpy() for x, _ in cached])
+    np.testing.assert_array_equal(first, second)
+    plain = np.concatenate([x.numpy() for x, _ in limited])
+    assert np.abs(first - plain).max() <= 0.5  # rounded to whole pixel values for uint8 storage
+    assert first.dtype == np.float32
+    shuffled = flowers.batches("validation", batch_size=10, limit=10, cache=True, shuffle=True)
+    epoch1, epoch2 = (next(iter(shuffled))[1].numpy() for _ in range(2))
+    assert sorted(epoch1) == sorted(labels) and not np.array_equal(epoch1, epoch2)
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        flowers.batches("validation", limit=0)

@@ -80,3 +80,17 @@ def test_log_softmax_check_requires_stability():
     assert exercises.check_log_softmax(stable)
     assert "subtract the row maximum" in repr(exercises.check_log_softmax(naive))
     assert "Not attempted" in repr(exercises.check_log_softmax(lambda z: None))
+
+
+def test_head_checks():
+    import keras
+
+    assert exercises.check_head_parameter_count(6405, 1280, 5)
+    assert not exercises.check_head_parameter_count(6400, 1280, 5)
+    features = np.eye(4, dtype="float32")
+    labels = np.arange(4)
+    perfect = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, use_bias=False)])
+    perfect.layers[0].set_weights([np.eye(4)])
+    assert exercises.check_head_accuracy(perfect, features, labels, minimum=0.9)
+    perfect.layers[0].set_weights([np.roll(np.eye(4), 1, axis=1)])
+    assert "reaches 0.000" in repr(exercises.check_head_accuracy(perfect, features, labels, minimum=0.9))

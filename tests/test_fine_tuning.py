@@ -113,3 +113,11 @@ def test_stopwatch_measures_its_block():
     with timing.Stopwatch() as watch:
         time.sleep(0.05)
     assert 0.04 < watch.seconds < 1.0
+
+
+def test_epoch_timer_records_one_duration_per_epoch():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    timer = timing.epoch_timer()
+    model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0, callbacks=[timer])
+    assert len(timer.seconds) == 3 and all(0 < s < 10 for s in timer.seconds)

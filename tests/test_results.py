@@ -6,12 +6,18 @@ import pytest
 from helpers import results
 
 
-def test_record_merges_and_converts_numpy(tmp_path):
+def test_record_merges_on_request_and_converts_numpy(tmp_path):
     results.record("04_demo", {"accuracy": np.float32(0.75), "sizes": (1, 2)}, tmp_path)
-    path = results.record("04_demo", {"seconds": np.int64(3)}, tmp_path)
+    path = results.record("04_demo", {"seconds": np.int64(3)}, tmp_path, merge=True)
     stored = json.loads(path.read_text())
     assert stored == {"accuracy": 0.75, "seconds": 3, "sizes": [1, 2]}
     assert results.load("04_demo", tmp_path) == stored
+
+
+def test_record_replaces_an_earlier_run_by_default(tmp_path):
+    results.record("04_demo", {"old": 1}, tmp_path)
+    results.record("04_demo", {"new": 2}, tmp_path)
+    assert results.load("04_demo", tmp_path) == {"new": 2}
 
 
 def test_record_uses_the_results_dir_by_default(tmp_cache):
