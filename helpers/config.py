@@ -71,6 +71,11 @@ def results_dir() -> Path:
     return Path(os.environ.get("TLHO_RESULTS_DIR", project_dir() / "results"))
 
 
+def checkpoint_dir() -> Path:
+    """Return the folder for saved models (git-ignored); ``TLHO_CHECKPOINT_DIR`` overrides."""
+    return Path(os.environ.get("TLHO_CHECKPOINT_DIR", project_dir() / "checkpoints"))
+
+
 def keras_home() -> Path:
     """Return the folder Keras caches downloaded weights in (``KERAS_HOME`` or ``~/.keras``)."""
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))

@@ -206,3 +206,24 @@ def check_head_accuracy(head: Any, features: np.ndarray, labels: np.ndarray, min
         f"your head reaches {accuracy:.3f} on these features, below {minimum}; train longer, or "
         "check it ends in Dense(num_classes) trained with from_logits=True.",
     )
+
+
+def check_unfrozen_parameter_count(answer: int | None, model: Any, base: Any, first_trainable: str) -> Verdict:
+    """Trainable parameters of ``model`` once ``base`` is unfrozen from ``first_trainable``.
+
+    The model's trainable flags are restored afterwards, so the check changes nothing.
+    """
+    from helpers import models
+
+    if not _attempted(answer):
+        return report(None, "")
+    saved = [(layer, layer.trainable) for layer in [base, *base.layers]]
+    models.unfreeze_top_layers(base, first_trainable)
+    truth = int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+    for layer, trainable in saved:
+        layer.trainable = trainable
+    return report(
+        int(answer) == truth,
+        f"call models.unfreeze_top_layers(base, {first_trainable!r}) first, then add up the sizes "
+        "of model.trainable_weights (the head counts too; BatchNormalization does not).",
+    )

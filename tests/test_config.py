@@ -32,9 +32,11 @@ def test_paths_follow_the_standard_variables(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "t"))
     monkeypatch.setenv("TLHO_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("TLHO_CHECKPOINT_DIR", str(tmp_path / "m"))
     assert config.keras_home() == tmp_path / "k"
     assert config.tfds_data_dir() == tmp_path / "t"
     assert config.cache_dir() == tmp_path / "c"
+    assert config.checkpoint_dir() == tmp_path / "m"
     assert (config.project_dir() / "helpers" / "config.py").exists()
 
 

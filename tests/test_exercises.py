@@ -94,3 +94,20 @@ def test_head_checks():
     assert exercises.check_head_accuracy(perfect, features, labels, minimum=0.9)
     perfect.layers[0].set_weights([np.roll(np.eye(4), 1, axis=1)])
     assert "reaches 0.000" in repr(exercises.check_head_accuracy(perfect, features, labels, minimum=0.9))
+
+
+def test_unfrozen_parameter_count_check_restores_the_model():
+    import keras
+
+    from helpers import models
+
+    base = models.build_backbone("mobilenet_v2_0.35", weights=None)
+    base.trainable = False
+    model = keras.Sequential([base, keras.layers.Dense(2)])
+    head_only = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    models.unfreeze_top_layers(base, "block_16_expand")
+    truth = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    base.trainable = False
+    assert exercises.check_unfrozen_parameter_count(truth, model, base, "block_16_expand")
+    assert not exercises.check_unfrozen_parameter_count(head_only, model, base, "block_16_expand")
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == head_only  # restored
