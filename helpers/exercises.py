@@ -227,3 +227,29 @@ def check_unfrozen_parameter_count(answer: int | None, model: Any, base: Any, fi
         f"call models.unfreeze_top_layers(base, {first_trainable!r}) first, then add up the sizes "
         "of model.trainable_weights (the head counts too; BatchNormalization does not).",
     )
+
+
+def check_flatten_head_parameters(answer: int | None) -> Verdict:
+    """Parameters of ``Flatten -> Dense(256) -> Dense(5)`` on VGG16's 7 x 7 x 512 maps."""
+    if not _attempted(answer):
+        return report(None, "")
+    return report(
+        int(answer) == (7 * 7 * 512 + 1) * 256 + (256 + 1) * 5,
+        "Flatten gives 7 * 7 * 512 inputs to Dense(256); each Dense layer has "
+        "(inputs + 1) * outputs parameters.",
+    )
+
+
+def check_optimizer(optimizer: Any, name: str, learning_rate: float) -> Verdict:
+    """Check a Keras optimizer's class name and learning rate."""
+    if not _attempted(optimizer):
+        return report(None, "")
+    if not hasattr(optimizer, "learning_rate"):
+        return report(False, "build an optimizer object, e.g. keras.optimizers.Adam(...).")
+    same_name = type(optimizer).__name__.lower() == name.lower()
+    rate = float(np.asarray(optimizer.learning_rate))
+    return report(
+        same_name and bool(np.isclose(rate, learning_rate)),
+        f"use keras.optimizers.{name.capitalize()} with learning_rate={learning_rate:g} "
+        "(Keras 3 has no `lr` argument).",
+    )

@@ -111,3 +111,14 @@ def test_unfrozen_parameter_count_check_restores_the_model():
     assert exercises.check_unfrozen_parameter_count(truth, model, base, "block_16_expand")
     assert not exercises.check_unfrozen_parameter_count(head_only, model, base, "block_16_expand")
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == head_only  # restored
+
+
+def test_recipe_checks():
+    import keras
+
+    assert exercises.check_flatten_head_parameters(6424069)
+    assert not exercises.check_flatten_head_parameters(131328)
+    assert exercises.check_optimizer(keras.optimizers.Adam(learning_rate=1e-4), "adam", 1e-4)
+    assert not exercises.check_optimizer(keras.optimizers.Adam(learning_rate=1e-3), "adam", 1e-4)
+    assert not exercises.check_optimizer(keras.optimizers.SGD(learning_rate=1e-4), "adam", 1e-4)
+    assert "build an optimizer" in repr(exercises.check_optimizer("adam", "adam", 1e-4))
