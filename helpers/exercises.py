@@ -253,3 +253,13 @@ def check_optimizer(optimizer: Any, name: str, learning_rate: float) -> Verdict:
         f"use keras.optimizers.{name.capitalize()} with learning_rate={learning_rate:g} "
         "(Keras 3 has no `lr` argument).",
     )
+
+
+def check_choice(answer: str | None, correct: str, options: list[str], hint: str) -> Verdict:
+    """Check a multiple-choice answer given as one of ``options`` (case-insensitive)."""
+    if not _attempted(answer):
+        return report(None, "")
+    chosen = str(answer).strip().lower()
+    if chosen not in [option.lower() for option in options]:
+        return report(False, f"answer with one of {options}.")
+    return report(chosen == correct.lower(), hint)

@@ -122,3 +122,10 @@ def test_recipe_checks():
     assert not exercises.check_optimizer(keras.optimizers.Adam(learning_rate=1e-3), "adam", 1e-4)
     assert not exercises.check_optimizer(keras.optimizers.SGD(learning_rate=1e-4), "adam", 1e-4)
     assert "build an optimizer" in repr(exercises.check_optimizer("adam", "adam", 1e-4))
+
+
+def test_choice_check():
+    options = ["instance", "feature", "parameter", "relation"]
+    assert exercises.check_choice("Feature", "feature", options, "h")
+    assert not exercises.check_choice("instance", "feature", options, "h")
+    assert "answer with one of" in repr(exercises.check_choice("features", "feature", options, "h"))
