@@ -8,4 +8,16 @@ Nothing here runs at import time (no seeds set, no downloads, no TensorFlow impo
 in this file), so ``import helpers`` is cheap.
 """
 
-__all__ = ["config", "data", "errors", "features", "models", "plots", "results"]
+__all__ = [
+    "config",
+    "conv_arithmetic",
+    "data",
+    "errors",
+    "exercises",
+    "features",
+    "loss_checks",
+    "models",
+    "plots",
+    "results",
+    "timing",
+]
