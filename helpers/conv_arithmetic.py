@@ -10,13 +10,9 @@ import math
 
 import numpy as np
 
+from helpers.errors import check_positive_int
+
 PADDINGS = ("VALID", "SAME")
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def check_padding(padding: str | int) -> str | int:
@@ -40,9 +36,9 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: str 
         ValueError: Non-positive sizes or stride, a bad padding, or a kernel larger
             than the padded input.
     """
-    size = _check_positive_int("size", size)
-    kernel_size = _check_positive_int("kernel_size", kernel_size)
-    stride = _check_positive_int("stride", stride)
+    size = check_positive_int("size", size)
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    stride = check_positive_int("stride", stride)
     padding = check_padding(padding)
     if padding == "SAME":
         return math.ceil(size / stride)

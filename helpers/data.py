@@ -23,7 +23,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from helpers import config
-from helpers.errors import OFFLINE_HINT, ResourceNotAvailableError
+from helpers.errors import OFFLINE_HINT, ResourceNotAvailableError, check_positive_int
 
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -52,8 +52,7 @@ def check_split_fractions(fractions: Sequence[float]) -> tuple[float, float, flo
 def check_positive(**sizes: int) -> None:
     """Raise ``ValueError`` naming the first argument that is not a positive integer."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        check_positive_int(name, value)
 
 
 def network_available(host: str = "storage.googleapis.com", timeout: float = 3.0) -> bool:

@@ -6,6 +6,8 @@ the underlying library's traceback would only bury that message.
 
 from __future__ import annotations
 
+import numbers
+
 
 class CourseError(Exception):
     """Base class for every error the course helpers raise on purpose."""
@@ -21,3 +23,13 @@ OFFLINE_HINT = (
     "Jupyter: KERAS_HOME for weights (a *writable* folder holding models/...), "
     "TFDS_DATA_DIR for datasets. `python -m helpers.config` shows where they point now."
 )
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name``.
+
+    Booleans are refused although Python counts them as integers.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)

@@ -137,21 +137,18 @@ def check_conv1d(function: Any) -> Verdict:
 
 def check_cross_entropy_value(answer: float | None) -> Verdict:
     """Cross-entropy of one example of class 2 predicted as p = [0.1, 0.2, 0.7]."""
-    if not _attempted(answer):
-        return report(None, "")
-    return report(
-        bool(np.isclose(float(answer), -np.log(0.7), atol=1e-4)),
+    return check_close(
+        answer, -np.log(0.7),
         "only the probability of the true class counts: L = -log p[true class] (natural log).",
+        tolerance=1e-4,
     )
 
 
 def check_binary_cross_entropy_value(answer: float | None) -> Verdict:
     """Binary cross-entropy of one example with label 0 predicted as p = 0.9."""
-    if not _attempted(answer):
-        return report(None, "")
-    return report(
-        bool(np.isclose(float(answer), -np.log(0.1), atol=1e-4)),
-        "with y = 0 only the second term remains: -(1 - y) log(1 - p).",
+    return check_close(
+        answer, -np.log(0.1), "with y = 0 only the second term remains: -(1 - y) log(1 - p).",
+        tolerance=1e-4,
     )
 
 
