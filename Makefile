@@ -10,13 +10,16 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3 python; do \
 	$$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 PYTEST_ARGS ?=
+# TensorFlow's many threads each get a glibc malloc arena that keeps freed memory; two arenas cut
+# the peak of the fine-tuning notebook by about 250 MB (measured), which matters on 2 GB machines.
+export MALLOC_ARENA_MAX ?= 2
 # Jupyter refuses to run as root (Docker, some cloud machines) unless told to.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Notebooks whose outputs are stored and compared strictly by nbval (deterministic math).
 STRICT_NOTEBOOKS := $(wildcard notebooks/01_*.ipynb notebooks/02_*.ipynb)
 
-.PHONY: setup lab test unit notebooks strip outputs clean
+.PHONY: setup lab test unit notebooks strip outputs bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.10, 3.11 or 3.12 is needed (TensorFlow 2.21 supports these); install one, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
@@ -47,6 +50,9 @@ outputs: setup ## re-execute the strictly compared notebooks and store their kep
 		(cd notebooks && ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$(basename $$nb)) || exit 1; \
 	done
 	$(BIN)/python tools/store_outputs.py $(STRICT_NOTEBOOKS)
+
+bench: setup ## measure run time and memory of every notebook and the pipeline; writes benchmarks/results.md
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean: ## remove computed caches and results (not .venv)
 	rm -rf cache results checkpoints

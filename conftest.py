@@ -10,6 +10,9 @@ import pytest
 # Quiet TensorFlow's C++ logging in the kernels nbval starts (they inherit this).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Fewer glibc malloc arenas: TensorFlow's threads otherwise keep freed memory (about 250 MB in
+# notebook 05). Read when a kernel starts, so it must be set before nbval starts them.
+os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
 NOTEBOOK_BUDGET_S = float(os.environ.get("TLHO_NOTEBOOK_BUDGET_S", "600"))
 """A notebook that runs longer than this fails: shrink its default parameters."""

@@ -241,13 +241,13 @@ def load_image_splits(
         split="train",
         as_supervised=True,
         decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(add_tfds_id=True),
+        read_config=tfds.ReadConfig(add_tfds_id=True, try_autocache=False),
     )
     # as_supervised drops tfds_id, so read it from a parallel, identically ordered copy.
     ids = builder.as_dataset(
         split="train",
         decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(add_tfds_id=True),
+        read_config=tfds.ReadConfig(add_tfds_id=True, try_autocache=False),
     ).map(lambda example: example["tfds_id"])
     bucketed = tf.data.Dataset.zip(ids, full).map(
         lambda tfds_id, pair: (
