@@ -1,0 +1,399 @@
+"""``make bench``: measure the course on this machine, write benchmarks/results.{md,json}.
+
+Run from the project root with the same variables as ``.ci/run`` (offline copies)::
+
+    make bench                                  # everything, about 15 minutes on 2 cores
+    .venv/bin/python -m benchmarks.run --skip-notebooks   # only the pipeline measurements
+
+Ratios (pipeline vs bare model, cached vs tutorial training) are measured side by side in
+one run, because absolute times on a shared machine drift by 10 % or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import (
+    NotebookRun,
+    current_rss_bytes,
+    machine_report,
+    markdown_table,
+    measure_throughput,
+    run_notebook,
+    write_json,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {
+    "course_minutes": 10.0,
+    "notebook_peak_gib": 1.5,
+    "pipeline_vs_bare": 0.90,
+    "cached_speedup_per_epoch": 50.0,
+    "cached_speedup_end_to_end": 5.0,
+}
+
+
+def notebook_runs(pattern: str) -> list[NotebookRun]:
+    """Execute each matching notebook in a fresh kernel, in course order."""
+    runs = []
+    for path in sorted((ROOT / "notebooks").glob(pattern)):
+        run = run_notebook(path)
+        print(f"  {run.name}: {run.seconds:6.1f} s, peak {run.peak_rss_gib:.2f} GiB", flush=True)
+        runs.append(run)
+    return runs
+
+
+def pipeline_throughput(images: int, batch_size: int, rounds_count: int = 3) -> dict[str, Any]:
+    """Images/s of the course's input pipeline + frozen MobileNetV2 vs the bare forward pass.
+
+    Both run the same ``tf.function`` on the same images at the same batch size; the bare
+    pass reads them from tensors already in memory, the pipeline from the tfds files
+    (read, JPEG decode, resize, batch, prefetch).
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers import data, features, models
+
+    flowers = data.load_image_splits("tf_flowers")
+    before = current_rss_bytes()
+    backbone = models.build_backbone("mobilenet_v2", weights="imagenet")
+    model_bytes = current_rss_bytes() - before
+    embed = features.embedding_function(backbone, models.preprocess_for("mobilenet_v2"))
+
+    def through_pipeline() -> int:
+        count = 0
+        for batch, _ in flowers.batches("train", batch_size, limit=images):
+            count += int(embed(batch).shape[0])
+        return count
+
+    in_memory = [batch for batch, _ in flowers.batches("train", batch_size, limit=images)]
+
+    def bare_forward() -> int:
+        return sum(int(embed(batch).shape[0]) for batch in in_memory)
+
+    # Alternate the two, round after round, so that drift of the (shared) machine hits both alike;
+    # the median of the per-round ratios is robust to one disturbed round.
+    bare_forward(), through_pipeline()  # warm-up: tracing, file cache
+    rounds = [(measure_throughput(bare_forward, 1, warm_up=False),
+               measure_throughput(through_pipeline, 1, warm_up=False)) for _ in range(rounds_count)]
+    ratios = sorted(p.per_second / b.per_second for b, p in rounds)
+    bare_rate = float(np.median([b.per_second for b, _ in rounds]))
+    pipeline_rate = float(np.median([p.per_second for _, p in rounds]))
+    tensor_bytes = sum(int(np.prod(b.shape)) * 4 for b in in_memory)
+    del in_memory
+    gc.collect()
+    return {
+        "images": images,
+        "batch_size": batch_size,
+        "rounds": rounds_count,
+        "pipeline_images_per_s": pipeline_rate,
+        "bare_forward_images_per_s": bare_rate,
+        "pipeline_vs_bare": float(np.median(ratios)),
+        "pipeline_vs_bare_per_round": ratios,
+        "mobilenet_v2_parameters": backbone.count_params(),
+        "mobilenet_v2_weight_bytes": backbone.count_params() * 4,
+        "mobilenet_v2_rss_increase_bytes": model_bytes,
+        "in_memory_float32_batches_bytes": tensor_bytes,
+        "tf_version": tf.__version__,
+    }
+
+
+def training_speed(images: int, epochs: int, batch_size: int) -> dict[str, Any]:
+    """Head training per epoch: cached features vs the frozen base inside the model."""
+    import keras
+    import numpy as np
+
+    from helpers import config, data, features, models, timing
+
+    keras.utils.set_random_seed(config.SEED)
+    flowers = data.load_image_splits("tf_flowers")
+    base = models.build_backbone("mobilenet_v2", weights="imagenet")
+    base.trainable = False
+    preprocess = models.preprocess_for("mobilenet_v2")
+    train_images = flowers.batches("train", batch_size, limit=images, cache=True)
+    val_images = flowers.batches("validation", batch_size)
+
+    def new_head() -> keras.Model:
+        head = keras.Sequential([keras.Input((base.output_shape[-1],)), keras.layers.Dropout(0.2),
+                                 keras.layers.Dense(flowers.num_classes)])
+        return head
+
+    def compiled(model: keras.Model) -> keras.Model:
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), metrics=["accuracy"],
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    inputs = keras.Input((config.IMAGE_SIZE, config.IMAGE_SIZE, 3))
+    tutorial = compiled(keras.Model(inputs, new_head()(base(preprocess(inputs), training=False))))
+    tutorial_timer = timing.epoch_timer()
+    tutorial.fit(train_images, epochs=epochs, callbacks=[tutorial_timer], verbose=0)
+    tutorial_accuracy = tutorial.evaluate(val_images, verbose=0)[1]
+
+    with timing.Stopwatch() as extraction:
+        train_x, train_y = features.compute_features(base, preprocess, train_images)
+    val_x, val_y = features.compute_features(base, preprocess, val_images)
+    cached = compiled(new_head())
+    cached_timer = timing.epoch_timer()
+    cached.fit(train_x, train_y, epochs=epochs, batch_size=batch_size, callbacks=[cached_timer], verbose=0)
+    cached_accuracy = cached.evaluate(val_x, val_y, verbose=0)[1]
+
+    # The first epoch also traces the training graph: steady state is the mean of the rest.
+    tutorial_epoch = float(np.mean(tutorial_timer.seconds[1:]))
+    cached_epoch = float(np.mean(cached_timer.seconds[1:]))
+    tutorial_total = float(np.sum(tutorial_timer.seconds))
+    cached_total = extraction.seconds + float(np.sum(cached_timer.seconds))
+    return {
+        "images": images,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "tutorial_seconds_per_epoch": tutorial_epoch,
+        "cached_seconds_per_epoch": cached_epoch,
+        "cached_speedup_per_epoch": tutorial_epoch / cached_epoch,
+        "feature_extraction_seconds": extraction.seconds,
+        "tutorial_seconds_end_to_end": tutorial_total,
+        "cached_seconds_end_to_end": cached_total,
+        "cached_speedup_end_to_end": tutorial_total / cached_total,
+        "tutorial_validation_accuracy": tutorial_accuracy,
+        "cached_validation_accuracy": cached_accuracy,
+        "feature_cache_bytes_per_image": int(train_x[0].nbytes),
+        "feature_cache_bytes_in_memory": int(train_x.nbytes + train_y.nbytes),
+    }
+
+
+def feature_cache_on_disk() -> dict[str, Any]:
+    """Size of the feature cache the notebooks left under cache/features."""
+    from helpers import config
+
+    files = sorted((config.cache_dir() / "features").glob("*.npz"))
+    return {"files": len(files), "bytes": sum(f.stat().st_size for f in files)}
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """Render the report as the table the README shows."""
+    machine = report["machine"]
+    gib = lambda b: f"{b / 2**30:.2f} GiB"  # noqa: E731
+    mib = lambda b: f"{b / 2**20:.1f} MiB"  # noqa: E731
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {machine['date']}: {machine['cpu_cores']} CPU cores "
+        f"({machine['processor']}), {machine['memory_gib']} GiB, Python {machine['python']}, "
+        f"{machine['system']}. Regenerate with `make bench`; do not edit by hand.",
+        "",
+    ]
+    runs = report.get("notebooks")
+    if runs:
+        total = sum(r["seconds"] for r in runs)
+        peak = max(r["peak_rss_bytes"] for r in runs)
+        lines += ["## Notebooks (each in a fresh kernel)", ""]
+        rows = [[r["name"], f"{r['seconds']:.0f} s", gib(r["peak_rss_bytes"])] for r in runs]
+        rows.append(["**whole course**", f"**{total / 60:.1f} min**", f"**{gib(peak)}** (largest)"])
+        lines += [markdown_table(["notebook", "wall time", "peak resident memory"], rows), ""]
+    p, t = report["pipeline"], report["training"]
+    rows = [
+        ["course pipeline (tfds → decode → resize → preprocess → MobileNetV2)",
+         f"{p['pipeline_images_per_s']:.1f} images/s"],
+        ["bare forward pass on in-memory tensors (same `tf.function`)",
+         f"{p['bare_forward_images_per_s']:.1f} images/s"],
+        [f"**pipeline / bare** (median of {p['rounds']} alternating rounds: "
+         + ", ".join(f"{r:.2f}" for r in p["pipeline_vs_bare_per_round"]) + ")",
+         f"**{p['pipeline_vs_bare']:.2f}**"],
+        ["head epoch, frozen base inside the model (tutorial)", f"{t['tutorial_seconds_per_epoch']:.2f} s"],
+        ["head epoch, cached features", f"{t['cached_seconds_per_epoch'] * 1000:.0f} ms"],
+        ["**speed-up per epoch**", f"**{t['cached_speedup_per_epoch']:.0f}×**"],
+        [f"{t['epochs']} epochs end to end, tutorial", f"{t['tutorial_seconds_end_to_end']:.0f} s"],
+        [f"{t['epochs']} epochs end to end, cached (feature extraction included)",
+         f"{t['cached_seconds_end_to_end']:.0f} s"],
+        ["**speed-up end to end**", f"**{t['cached_speedup_end_to_end']:.1f}×**"],
+        ["validation accuracy, tutorial / cached",
+         f"{t['tutorial_validation_accuracy']:.3f} / {t['cached_validation_accuracy']:.3f}"],
+    ]
+    lines += [
+        f"## Speed ({p['images']} pipeline images, {t['images']} training images, batch {p['batch_size']})",
+        "",
+        markdown_table(["measurement", "value"], rows),
+        "",
+        *fine_tune_section(report),
+        "## Memory",
+        "",
+        markdown_table(["what", "size"], [
+            ["MobileNetV2 weights (float32)", mib(p["mobilenet_v2_weight_bytes"])],
+            ["resident memory added by loading MobileNetV2", mib(p["mobilenet_v2_rss_increase_bytes"])],
+            ["one cached feature vector", f"{t['feature_cache_bytes_per_image'] / 1024:.1f} KiB"],
+            [f"cached features of {t['images']} images in memory", mib(t["feature_cache_bytes_in_memory"])],
+            [f"feature cache on disk ({report['cache']['files']} files)", mib(report["cache"]["bytes"])],
+            [f"the same {p['images']} images as float32 tensors", mib(p["in_memory_float32_batches_bytes"])],
+        ]),
+        "",
+        "## Targets",
+        "",
+        markdown_table(["target", "measured", "met"], targets_rows(report)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def fine_tune_section(report: dict[str, Any]) -> list[str]:
+    """Fine-tuning images/s here (CPU, this run) and on a GPU if one was recorded."""
+    rows = [[r["device"], r["backend"], r["policy"], r["batch_size"], f"{r['images_per_second']:.1f}"]
+            for r in report.get("fine_tune_speed", []) + report.get("fine_tune_speed_gpu", [])]
+    if not rows:
+        return []
+    return [
+        "## Fine-tuning speed (notebook 05's recipe, random in-memory images)",
+        "",
+        markdown_table(["device", "Keras backend", "precision", "batch", "training images/s"], rows),
+        "",
+        "GPU rows come from `python -m benchmarks.fine_tune_speed` run on a GPU machine and saved as "
+        f"`{GPU_RESULTS.relative_to(ROOT)}`; `make bench` adds them to this table.",
+        "",
+    ]
+
+
+def targets_rows(report: dict[str, Any]) -> list[list[str]]:
+    """One row per target of the performance issue: the bound, the figure, met or not."""
+    p, t = report["pipeline"], report["training"]
+    rows = []
+    runs = report.get("notebooks")
+    if runs:
+        minutes = sum(r["seconds"] for r in runs) / 60
+        peak = max(r["peak_rss_bytes"] for r in runs) / 2**30
+        rows += [
+            [f"whole course ≤ {TARGETS['course_minutes']:g} min", f"{minutes:.1f} min",
+             minutes <= TARGETS["course_minutes"]],
+            [f"every notebook ≤ {TARGETS['notebook_peak_gib']:g} GiB", f"{peak:.2f} GiB",
+             peak <= TARGETS["notebook_peak_gib"]],
+        ]
+    rows += [
+        [f"pipeline ≥ {TARGETS['pipeline_vs_bare']:.0%} of bare", f"{p['pipeline_vs_bare']:.0%}",
+         p["pipeline_vs_bare"] >= TARGETS["pipeline_vs_bare"]],
+        [f"cached ≥ {TARGETS['cached_speedup_per_epoch']:g}× per epoch",
+         f"{t['cached_speedup_per_epoch']:.0f}×",
+         t["cached_speedup_per_epoch"] >= TARGETS["cached_speedup_per_epoch"]],
+        [f"cached ≥ {TARGETS['cached_speedup_end_to_end']:g}× end to end",
+         f"{t['cached_speedup_end_to_end']:.1f}×",
+         t["cached_speedup_end_to_end"] >= TARGETS["cached_speedup_end_to_end"]],
+    ]
+    return [[name, value, "yes" if met else "**no**"] for name, value, met in rows]
+
+
+ALL_NOTEBOOKS = "[0-9]*.ipynb"
+GPU_RESULTS = ROOT / "benchmarks" / "fine_tune_speed_gpu.json"
+README_START = "<!-- benchmarks:start (written by make bench) -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+GUIDE_START = "<!-- guide-times:start (written by make bench) -->"
+GUIDE_END = "<!-- guide-times:end -->"
+_PLANNED = re.compile(r"\*\*Time:\*\* (\d+) min teaching, (\d+) min exercises")
+
+
+def replace_between(path: Path, start: str, end: str, body: str) -> None:
+    """Replace the text between the marker lines ``start`` and ``end`` of ``path`` with ``body``.
+
+    Raises:
+        ValueError: If the markers are missing (the message says what to add).
+    """
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise ValueError(f"{path} lacks the lines {start!r} and {end!r}; add them.")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{start}\n{body.rstrip()}\n{end}{tail}")
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Put the benchmark report (less its title) between the README's benchmark markers."""
+    body = table.split("\n", 1)[1].lstrip("\n").replace("\n## ", "\n#### ")  # below the README's heading
+    replace_between(readme, README_START, README_END, body)
+
+
+def planned_minutes(notebook: Path) -> tuple[int, int]:
+    """The teaching and exercise minutes a notebook's header announces.
+
+    Raises:
+        ValueError: If the header lacks ``**Time:** N min teaching, M min exercises``.
+    """
+    import nbformat
+
+    title = nbformat.read(notebook, as_version=4).cells[0].source
+    match = _PLANNED.search(title)
+    if not match:
+        raise ValueError(f"{notebook.name}: the first cell lacks '**Time:** N min teaching, M min exercises'.")
+    return int(match.group(1)), int(match.group(2))
+
+
+def guide_table(runs: list[dict[str, Any]], notebooks: Path) -> str:
+    """Per notebook: planned teaching and exercise time, measured CPU run time and peak memory."""
+    rows, teaching_total, exercise_total = [], 0, 0
+    for run in runs:
+        teaching, exercise = planned_minutes(notebooks / f"{run['name']}.ipynb")
+        teaching_total, exercise_total = teaching_total + teaching, exercise_total + exercise
+        rows.append([run["name"], f"{teaching} min", f"{exercise} min",
+                     f"{run['seconds']:.0f} s", f"{run['peak_rss_bytes'] / 2**30:.2f} GiB"])
+    seconds = sum(r["seconds"] for r in runs)
+    rows.append(["**all**", f"**{teaching_total} min**", f"**{exercise_total} min**",
+                 f"**{seconds / 60:.1f} min**", ""])
+    header = ["notebook", "teaching", "exercises", "CPU run time (2 cores)", "peak memory"]
+    return markdown_table(header, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebooks", default=ALL_NOTEBOOKS, help="glob under notebooks/")
+    parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--images", type=int, default=640, help="training images, tutorial vs cached")
+    parser.add_argument("--pipeline-images", type=int, default=320, help="images per pipeline round")
+    parser.add_argument("--epochs", type=int, default=10, help="head epochs of both recipes")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="folder for results.*")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
+    args = parser.parse_args(argv)
+    for name in ("images", "pipeline_images", "epochs", "batch_size"):
+        if getattr(args, name) < (2 if name == "epochs" else 1):
+            parser.error(f"--{name.replace('_', '-')} is too small: {getattr(args, name)}")
+
+    report: dict[str, Any] = {"machine": machine_report(), "targets": TARGETS}
+    if not args.skip_notebooks:
+        print("notebooks, each in a fresh kernel:", flush=True)
+        report["notebooks"] = notebook_runs(args.notebooks)
+    print("pipeline throughput ...", flush=True)
+    report["pipeline"] = pipeline_throughput(args.pipeline_images, args.batch_size)
+    print("head training, tutorial vs cached ...", flush=True)
+    report["training"] = training_speed(args.images, args.epochs, args.batch_size)
+    report["cache"] = feature_cache_on_disk()
+    print("fine-tuning speed on this machine ...", flush=True)
+    from benchmarks.fine_tune_speed import measure as fine_tune_measure
+
+    report["fine_tune_speed"] = [fine_tune_measure(args.batch_size, "float32", steps=10)]
+    if GPU_RESULTS.exists():
+        report["fine_tune_speed_gpu"] = json.loads(GPU_RESULTS.read_text())
+    report = _plain(report)
+    write_json(args.out / "results.json", report)
+    table = report_markdown(report)
+    (args.out / "results.md").write_text(table)
+    if not args.no_readme and not args.skip_notebooks and args.notebooks == ALL_NOTEBOOKS:  # complete runs only
+        update_readme(ROOT / "README.md", table)
+        replace_between(ROOT / "docs" / "instructor-guide.md", GUIDE_START, GUIDE_END,
+                        guide_table(report["notebooks"], ROOT / "notebooks"))
+    print(table)
+    return 0
+
+
+def _plain(report: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.measure import asdict_default
+
+    return json.loads(json.dumps(report, default=asdict_default))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The measurement helpers of ``make bench``, checked on tiny workloads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from benchmarks import measure, run
+
+ALLOCATE = """
+import numpy as np
+from benchmarks.measure import peak_rss_bytes
+before = peak_rss_bytes()
+block = np.ones(300 * 2**20, dtype=np.uint8)  # 300 MiB, touched
+del block
+print(before, peak_rss_bytes())
+"""
+
+
+def test_peak_rss_sees_a_freed_300_mib_block() -> None:
+    # A fresh interpreter, so the peak of this test process does not hide the block.
+    output = subprocess.run(
+        [sys.executable, "-c", ALLOCATE], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    before, after = map(int, output.split())
+    assert after - before >= 290 * 2**20
+    assert after < before + 600 * 2**20  # not double counted
+
+
+def test_current_rss_is_below_peak() -> None:
+    assert 0 < measure.current_rss_bytes() <= measure.peak_rss_bytes() + 2**20
+
+
+def _notebook(tmp_path: Path, *sources: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_run_notebook_measures_time_and_memory_in_its_own_kernel(tmp_path: Path) -> None:
+    path = _notebook(
+        tmp_path,
+        "import time, numpy as np\nblock = np.ones(200 * 2**20, dtype=np.uint8)",
+        "del block\ntime.sleep(0.5)\nopen('ran_here.txt', 'w').write('yes')",
+    )
+    before = path.read_text()
+    result = measure.run_notebook(path, timeout_s=120)
+    assert result.name == "tiny"
+    assert result.seconds >= 0.5
+    # The kernel's own peak: the block plus a bare kernel, not this (larger) test process's.
+    assert 200 * 2**20 <= result.peak_rss_bytes <= 600 * 2**20
+    assert (tmp_path / "ran_here.txt").exists()  # ran from the notebook's folder
+    assert path.read_text() == before  # the file is not modified
+
+
+def test_run_notebook_names_the_failing_notebook(tmp_path: Path) -> None:
+    path = _notebook(tmp_path, "raise ValueError('planted failure')")
+    with pytest.raises(RuntimeError, match=r"tiny.ipynb failed: .*planted failure"):
+        measure.run_notebook(path, timeout_s=120)
+
+
+def test_run_notebook_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="No notebook"):
+        measure.run_notebook(tmp_path / "absent.ipynb")
+
+
+def test_peak_from_outputs_requires_the_marker() -> None:
+    assert measure._peak_from_outputs([{"text": f"noise\n{measure.PEAK_MARKER}123\n"}]) == 123
+    with pytest.raises(RuntimeError, match="printed nothing"):
+        measure._peak_from_outputs([{"text": "noise"}])
+
+
+def test_throughput_counts_items_over_timed_calls_only() -> None:
+    calls = []
+
+    def work() -> int:
+        calls.append(1)
+        time.sleep(0.05)
+        return 10
+
+    result = measure.measure_throughput(work, repeats=3)
+    assert len(calls) == 4  # one warm-up, three timed
+    assert result.items == 30
+    assert 0.14 <= result.seconds < 1.0
+    assert result.per_second == pytest.approx(30 / result.seconds)
+
+
+def test_throughput_rejects_empty_work_and_bad_repeats() -> None:
+    with pytest.raises(ValueError, match="no items"):
+        measure.measure_throughput(lambda: 0)
+    with pytest.raises(ValueError, match="at least 1"):
+        measure.measure_throughput(lambda: 1, repeats=0)
+
+
+def test_write_json_accepts_dataclasses(tmp_path: Path) -> None:
+    path = measure.write_json(tmp_path / "r.json", {"runs": [measure.NotebookRun("a", 1.5, 2**30)]})
+    assert json.loads(path.read_text()) == {
+        "runs": [{"name": "a", "seconds": 1.5, "peak_rss_bytes": 2**30}]
+    }
+
+
+def _report(notebook_seconds: list[float], peak_gib: float, ratio: float) -> dict:
+    runs = [{"name": f"0{i}_x", "seconds": s, "peak_rss_bytes": int(peak_gib * 2**30)}
+            for i, s in enumerate(notebook_seconds)]
+    return {
+        "machine": measure.machine_report(),
+        "notebooks": runs,
+        "pipeline": {"images": 64, "batch_size": 16, "pipeline_images_per_s": 50 * ratio, "rounds": 3,
+                     "pipeline_vs_bare_per_round": [ratio - 0.01, ratio, ratio + 0.01],
+                     "bare_forward_images_per_s": 50.0, "pipeline_vs_bare": ratio,
+                     "mobilenet_v2_weight_bytes": 9 * 2**20, "mobilenet_v2_rss_increase_bytes": 2**25,
+                     "in_memory_float32_batches_bytes": 2**24},
+        "training": {"images": 64, "epochs": 10, "tutorial_seconds_per_epoch": 10.0,
+                     "cached_seconds_per_epoch": 0.1, "cached_speedup_per_epoch": 100.0,
+                     "tutorial_seconds_end_to_end": 100.0, "cached_seconds_end_to_end": 12.0,
+                     "cached_speedup_end_to_end": 100 / 12, "tutorial_validation_accuracy": 0.8,
+                     "cached_validation_accuracy": 0.81, "feature_cache_bytes_per_image": 5120,
+                     "feature_cache_bytes_in_memory": 2**20},
+        "cache": {"files": 3, "bytes": 2**23},
+        "fine_tune_speed": [{"device": "CPU", "backend": "tensorflow", "policy": "float32",
+                             "batch_size": 16, "images_per_second": 30.0}],
+    }
+
+
+def test_targets_are_judged_against_the_figures() -> None:
+    met = run.targets_rows(_report([60, 120], 1.2, 0.95))
+    assert [row[2] for row in met] == ["yes"] * 5
+    missed = run.targets_rows(_report([400, 400], 1.8, 0.7))
+    assert [row[2] for row in missed] == ["**no**", "**no**", "**no**", "yes", "yes"]
+
+
+def test_markdown_report_shows_the_course_total(tmp_path: Path) -> None:
+    text = run.report_markdown(_report([60, 120], 1.2, 0.95))
+    assert "**3.0 min**" in text and "| 00_x | 60 s | 1.20 GiB |" in text
+    assert "**0.95**" in text and "**100×**" in text and "(median of 3 alternating rounds: 0.94, 0.95, 0.96)" in text
+    assert "| CPU | tensorflow | float32 | 16 | 30.0 |" in text
+
+
+def test_main_rejects_bad_arguments() -> None:
+    with pytest.raises(SystemExit):
+        run.main(["--epochs", "1", "--skip-notebooks"])
+
+
+def test_update_readme_replaces_only_the_marked_block(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Course\n\n## Benchmarks\n{run.README_START}\nold\n{run.README_END}\n\n## Next\n")
+    table = run.report_markdown(_report([60, 120], 1.2, 0.95))
+    run.update_readme(readme, table)
+    text = readme.read_text()
+    assert text.startswith("# Course\n\n## Benchmarks\n") and text.endswith(f"{run.README_END}\n\n## Next\n")
+    assert "old" not in text and "| 00_x | 60 s | 1.20 GiB |" in text
+    assert "\n#### Notebooks" in text and text.count("# Benchmarks\n") == 1
+    run.update_readme(readme, table)
+    assert readme.read_text() == text  # idempotent
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="lacks the lines"):
+        run.update_readme(readme, table)
+
+
+def test_guide_table_joins_planned_and_measured_times() -> None:
+    notebooks = run.ROOT / "notebooks"
+    first = sorted(notebooks.glob("0*.ipynb"))[:2]
+    runs = [{"name": p.stem, "seconds": 30.0 * (i + 1), "peak_rss_bytes": 2**30} for i, p in enumerate(first)]
+    table = run.guide_table(runs, notebooks)
+    teaching, exercises = run.planned_minutes(first[0])
+    assert f"| {first[0].stem} | {teaching} min | {exercises} min | 30 s | 1.00 GiB |" in table
+    assert "**1.5 min**" in table
+
+
+def test_every_notebook_announces_its_planned_time() -> None:
+    for path in sorted((run.ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        teaching, exercises = run.planned_minutes(path)
+        assert 5 <= teaching <= 90 and 5 <= exercises <= 60
+
+
+def test_the_guide_and_readme_have_the_markers_make_bench_fills() -> None:
+    guide = (run.ROOT / "docs" / "instructor-guide.md").read_text()
+    assert run.GUIDE_START in guide and run.GUIDE_END in guide
+    readme = (run.ROOT / "README.md").read_text()
+    assert run.README_START in readme and run.README_END in readme
+
+
+def test_fine_tune_speed_runs_the_recipe_on_this_machine() -> None:
+    from benchmarks import fine_tune_speed
+
+    row = fine_tune_speed.measure(batch_size=2, policy="float32", steps=1)
+    assert row["backend"] == "tensorflow" and row["batch_size"] == 2 and row["policy"] == "float32"
+    assert 0 < row["images_per_second"] < 10_000
