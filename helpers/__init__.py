@@ -17,7 +17,9 @@ __all__ = [
     "features",
     "loss_checks",
     "models",
+    "own_images",
     "plots",
+    "prepare_offline",
     "results",
     "timing",
 ]
