@@ -89,3 +89,26 @@ def plot_history(history, metrics: Sequence[str] = ("loss", "accuracy"), title: 
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def overlay_heatmaps(
+    images: Sequence[np.ndarray] | np.ndarray,
+    heatmaps: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    columns: int = 4,
+    alpha: float = 0.45,
+) -> Figure:
+    """Draw each image with its heatmap (values in [0, 1], any resolution) laid over it.
+
+    Raises:
+        ValueError: If the numbers of images and heatmaps differ.
+    """
+    images, heatmaps = list(images), list(heatmaps)
+    if len(images) != len(heatmaps):
+        raise ValueError(f"Got {len(images)} images but {len(heatmaps)} heatmaps.")
+    figure = image_grid(images, titles, columns=columns)
+    for axis, image, heatmap in zip(figure.axes, images, heatmaps):
+        height, width = np.asarray(image).shape[:2]
+        axis.imshow(heatmap, cmap="jet", alpha=alpha, extent=(0, width, height, 0),
+                    interpolation="bilinear", vmin=0, vmax=1)
+    return figure
