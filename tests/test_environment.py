@@ -8,9 +8,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _requirements() -> dict[str, str]:
+def _requirements(path: Path = ROOT / "requirements.txt") -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in path.read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, version = line.split("==")
@@ -48,3 +48,35 @@ def test_readme_and_ci_use_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_binder_pins_the_same_packages_with_cpu_only_tensorflow():
+    binder = _requirements(ROOT / "binder" / "requirements.txt")
+    expected = dict(_requirements())
+    expected["tensorflow-cpu"] = expected.pop("tensorflow")
+    assert binder == expected
+
+
+def test_binder_scripts_stop_on_errors_and_use_the_prefetched_data():
+    post_build = ROOT / "binder" / "postBuild"
+    start = ROOT / "binder" / "start"
+    assert post_build.stat().st_mode & 0o111 and start.stat().st_mode & 0o111  # executable
+    build_lines = post_build.read_text().splitlines()
+    assert build_lines[0] == "#!/bin/bash"
+    assert "set -euo pipefail" in build_lines[:5]  # before any command
+    prefetch = next(line for line in build_lines if "helpers.prepare_offline" in line)
+    kit = prefetch.split()[3]
+    assert kit.strip('"') == "${HOME}/course-data"
+    from helpers import prepare_offline
+
+    prefetched = prefetch.split("--only")[1].split()
+    assert {a.kind for a in prepare_offline.select(prefetched)} == {"weights", "dataset"}
+    text = start.read_text()
+    assert 'export KERAS_HOME="${HOME}/course-data/keras"' in text
+    assert 'export TFDS_DATA_DIR="${HOME}/course-data/tensorflow_datasets"' in text
+    assert text.rstrip().endswith('exec "$@"')
+
+
+def test_binder_python_is_one_tensorflow_supports():
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert re.fullmatch(r"python-3\.1[0-2]", runtime)

@@ -4,7 +4,8 @@ Usage: python tools/store_outputs.py notebooks/01_convolution.ipynb [...]
 
 For each code cell: a cell whose metadata has ``keep_output: true`` keeps its outputs
 except stderr streams (log noise that differs run to run and names local paths);
-every other cell loses its outputs and execution count. Kept cells keep their counts:
+every other cell loses its outputs and execution count. Run timestamps (``execution``
+metadata) are dropped everywhere. Kept cells keep their counts:
 nbval treats a stored output without one as "unrun" and refuses to compare it.
 """
 
@@ -20,6 +21,7 @@ def store_outputs(path: str) -> None:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        cell.metadata.pop("execution", None)  # run timestamps: noise in every diff
         if cell.metadata.get("keep_output"):
             cell.outputs = [
                 o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")
