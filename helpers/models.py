@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import keras
+import numpy as np
 
 from helpers import config
 from helpers.errors import OFFLINE_HINT, ResourceNotAvailableError
@@ -31,27 +32,40 @@ class BackboneSpec:
         constructor: The ``keras.applications`` function.
         preprocess: Its matching ``preprocess_input``.
         options: Extra constructor arguments (e.g. ``{"alpha": 0.35}``).
+        imagenet_top1: ImageNet validation top-1 accuracy (%) as published at 224 px.
+        top1_source: Where that figure is published.
     """
 
     constructor: Callable[..., keras.Model]
     preprocess: Callable[[Any], Any]
     options: dict[str, Any] = field(default_factory=dict)
+    imagenet_top1: float = float("nan")
+    top1_source: str = ""
+
+
+_KERAS_TABLE = "keras.io/api/applications (table of Keras Applications)"
+_SLIM_V1 = "TF-slim MobileNet_v1 table, tensorflow/models research/slim/nets/mobilenet_v1.md"
+_SLIM_V2 = "TF-slim MobileNetV2 table, tensorflow/models research/slim/nets/mobilenet/README.md"
 
 
 BACKBONES: dict[str, BackboneSpec] = {
-    "mobilenet_v2": BackboneSpec(apps.MobileNetV2, apps.mobilenet_v2.preprocess_input),
+    "mobilenet_v2": BackboneSpec(
+        apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, {}, 71.3, _KERAS_TABLE
+    ),
     "mobilenet_v2_0.35": BackboneSpec(
-        apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, {"alpha": 0.35}
+        apps.MobileNetV2, apps.mobilenet_v2.preprocess_input, {"alpha": 0.35}, 60.3, _SLIM_V2
     ),
     "mobilenet_0.25": BackboneSpec(
-        apps.MobileNet, apps.mobilenet.preprocess_input, {"alpha": 0.25}
+        apps.MobileNet, apps.mobilenet.preprocess_input, {"alpha": 0.25}, 49.8, _SLIM_V1
     ),
     "efficientnet_b0": BackboneSpec(
-        apps.EfficientNetB0, apps.efficientnet.preprocess_input
+        apps.EfficientNetB0, apps.efficientnet.preprocess_input, {}, 77.1, _KERAS_TABLE
     ),
-    "resnet50": BackboneSpec(apps.ResNet50, apps.resnet50.preprocess_input),
-    "vgg16": BackboneSpec(apps.VGG16, apps.vgg16.preprocess_input),
-    "convnext_tiny": BackboneSpec(apps.ConvNeXtTiny, apps.convnext.preprocess_input),
+    "resnet50": BackboneSpec(apps.ResNet50, apps.resnet50.preprocess_input, {}, 74.9, _KERAS_TABLE),
+    "vgg16": BackboneSpec(apps.VGG16, apps.vgg16.preprocess_input, {}, 71.3, _KERAS_TABLE),
+    "convnext_tiny": BackboneSpec(
+        apps.ConvNeXtTiny, apps.convnext.preprocess_input, {}, 81.3, _KERAS_TABLE
+    ),
 }
 """Backbones the course knows, by name. ``mobilenet_v2`` is the default."""
 
@@ -234,3 +248,65 @@ def train_head(
         callbacks=[best], verbose=0,
     )
     return head, history
+
+
+def multiply_adds(model: keras.Model) -> int:
+    """Count the multiply-accumulate operations (MACs) of one image through ``model``.
+
+    Counts the layers that dominate the cost of CNNs: ``Conv2D`` (groups included),
+    ``DepthwiseConv2D`` and ``Dense`` (applied at every position of a feature map, as
+    ConvNeXt does). Batch normalization, activations, pooling and additions are left out,
+    as in published MAC counts.
+
+    Raises:
+        ValueError: If a counted layer has no known output shape (build the model first).
+    """
+    total = 0
+    for layer in _all_layers(model):
+        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)):
+            continue
+        try:
+            out_shape = layer.output.shape
+        except (AttributeError, ValueError):
+            raise ValueError(f"Layer {layer.name} has no known shape; build the model on an input first.") from None
+        positions = int(np.prod(out_shape[1:-1])) if len(out_shape) > 2 else 1
+        # Kernel (kh, kw, in/groups, out), depthwise (kh, kw, in, multiplier) or dense (in, out):
+        # each output position costs one multiply-accumulate per kernel weight.
+        total += positions * int(np.prod(layer.kernel.shape))
+    return total
+
+
+def split_at(base: keras.Model, first_top_layer: str) -> tuple[keras.Model, keras.Model]:
+    """Cut ``base`` into ``bottom`` and ``top`` so that ``top(bottom(x)) == base(x)``.
+
+    Fine-tuning only the top of a network changes nothing below it, so the bottom's
+    output can be computed once and cached, like the features of chapter 04; training
+    the top then costs a fraction of a pass through the whole network. The top reuses
+    ``base``'s layers (same weights, same ``trainable`` flags).
+
+    Args:
+        base: A functional backbone, e.g. from :func:`build_backbone`.
+        first_top_layer: The first layer of the top. From there to the output the
+            layers must form a plain chain (no skip connection crosses the cut).
+
+    Raises:
+        ValueError: Unknown layer, or a skip connection from below the cut.
+    """
+    names = [layer.name for layer in base.layers]
+    if first_top_layer not in names:
+        raise ValueError(f"{base.name} has no layer {first_top_layer!r}.")
+    start = names.index(first_top_layer)
+    chain = base.layers[start:]
+    for previous, layer in zip(chain, chain[1:]):
+        if layer.input is not previous.output:
+            raise ValueError(
+                f"{layer.name} does not take its input from {previous.name} alone: a skip connection "
+                f"crosses the cut at {first_top_layer!r}. Cut at the start of a block without one "
+                "(in MobileNetV2, block_16_expand or Conv_1)."
+            )
+    bottom = keras.Model(base.input, chain[0].input, name=f"{base.name}_bottom")
+    top_input = keras.Input(tuple(chain[0].input.shape[1:]))
+    x = top_input
+    for layer in chain:
+        x = layer(x)
+    return bottom, keras.Model(top_input, x, name=f"{base.name}_top")

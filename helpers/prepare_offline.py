@@ -60,9 +60,11 @@ _VERIFY = (
     "next(iter(builder.as_dataset(split='train').take(1)))"
 )
 ASSETS: tuple[Asset, ...] = (
-    Asset("mobilenet_v2", "weights", _BUILD.format("mobilenet_v2"), "01, 03-06"),
+    Asset("mobilenet_v2", "weights", _BUILD.format("mobilenet_v2"), "01, 03-07, 09"),
+    Asset("mobilenet_v2_0.35", "weights", _BUILD.format("mobilenet_v2_0.35"), "07"),
+    Asset("mobilenet_0.25", "weights", _BUILD.format("mobilenet_0.25"), "07"),
     Asset(
-        "mobilenet_0.25 with ImageNet classifier",
+        "mobilenet_0.25_classifier (with the ImageNet classifier)",
         "weights",
         "import keras; from helpers import models; "
         "models.load_application(keras.applications.MobileNet, alpha=0.25, weights='imagenet'); "
@@ -70,7 +72,7 @@ ASSETS: tuple[Asset, ...] = (
         "00",
     ),
     Asset("vgg16", "weights", _BUILD.format("vgg16"), "06 (falls back to mobilenet_v2 without it)"),
-    Asset("tf_flowers", "dataset", _FETCH.format("tf_flowers"), "00-06", _VERIFY.format("tf_flowers")),
+    Asset("tf_flowers", "dataset", _FETCH.format("tf_flowers"), "00-07, 09", _VERIFY.format("tf_flowers")),
     Asset("bccd", "dataset", _FETCH.format("bccd"), "03", _VERIFY.format("bccd")),
 )
 """Everything the notebooks load, in the order the kit fetches it."""

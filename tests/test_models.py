@@ -66,3 +66,40 @@ def test_missing_weights_offline_name_the_file_and_the_fix(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ImageNet weights of VGG16 (vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5)" in done.stdout
     assert f"KERAS_HOME={tmp_path}/models" in done.stdout and "TFDS_DATA_DIR" in done.stdout
+
+
+def test_multiply_adds_count_each_layer_kind_by_hand() -> None:
+    inputs = keras.Input((8, 8, 2))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)  # 8*8 positions * 3*3*2*4
+    x = keras.layers.Conv2D(4, 1, groups=2)(x)  # 8*8 * 1*1*(4/2)*4
+    x = keras.layers.DepthwiseConv2D(3)(x)  # 6*6 * 3*3*4
+    x = keras.layers.Dense(3)(x)  # applied per position: 6*6 * 4*3
+    x = keras.layers.BatchNormalization()(keras.layers.GlobalAveragePooling2D()(x))  # not counted
+    outputs = keras.layers.Dense(5)(x)  # 3*5
+    model = keras.Model(inputs, outputs)
+    expected = 64 * 72 + 64 * 8 + 36 * 36 + 36 * 12 + 15
+    assert models.multiply_adds(model) == expected
+
+
+def test_multiply_adds_of_mobilenet_v2_match_the_published_300_million() -> None:
+    model = keras.applications.MobileNetV2(weights=None)  # with the classifier, as published
+    assert abs(models.multiply_adds(model) - 300e6) / 300e6 < 0.01
+
+
+def test_every_backbone_has_a_published_top1_with_its_source() -> None:
+    for name, spec in models.BACKBONES.items():
+        assert 40 < spec.imagenet_top1 < 90, name
+        assert "keras.io" in spec.top1_source or "TF-slim" in spec.top1_source, name
+
+
+def test_split_at_reproduces_the_whole_network() -> None:
+    base = models.build_backbone("mobilenet_v2", weights=None)
+    bottom, top = models.split_at(base, "block_16_expand")
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype("float32")
+    assert bottom.output_shape == (None, 7, 7, 160) and top.output_shape == base.output_shape
+    assert np.allclose(top(bottom(images)).numpy(), base(images).numpy(), atol=1e-5)
+    assert top.layers[1] is base.get_layer("block_16_expand")  # shared, not copied
+    with pytest.raises(ValueError, match="skip connection crosses the cut"):
+        models.split_at(base, "block_15_expand")
+    with pytest.raises(ValueError, match="has no layer"):
+        models.split_at(base, "block_99")

@@ -55,3 +55,4 @@ def test_plot_history_draws_training_and_validation():
     plt.close(figure)
     with pytest.raises(ValueError, match=r"History has no \['auc'\]"):
         plots.plot_history(history, metrics=("auc",))
+

@@ -59,7 +59,7 @@ def test_every_asset_the_notebooks_load_is_in_the_kit() -> None:
     notebooks = "".join(p.read_text() for p in (config.project_dir() / "notebooks").glob("*.ipynb"))
     for dataset in ("tf_flowers", "bccd"):
         assert dataset in notebooks and dataset in names
-    for backbone in ("mobilenet_v2", "vgg16"):
+    for backbone in ("mobilenet_v2", "mobilenet_v2_0.35", "mobilenet_0.25", "vgg16"):
         assert backbone in notebooks.lower() and backbone in names
 
 
