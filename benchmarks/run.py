@@ -189,6 +189,9 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"{machine['system']}. Regenerate with `make bench`; do not edit by hand.",
         "",
     ]
+    if "updated" in report:
+        lines[-1:] = [f"Re-measured on {report['updated']['date']} (`make bench BENCH_ARGS=--update=...`): "
+                      f"{', '.join(report['updated']['notebooks'])}.", ""]
     runs = report.get("notebooks")
     if runs:
         total = sum(r["seconds"] for r in runs)
@@ -356,15 +359,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks", help="folder for results.*")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
+    parser.add_argument("--update", metavar="GLOB", help="re-measure only these notebooks; keep the rest "
+                        "of the last run's figures (after editing one notebook)")
     args = parser.parse_args(argv)
     for name in ("images", "pipeline_images", "epochs", "batch_size"):
         if getattr(args, name) < (2 if name == "epochs" else 1):
             parser.error(f"--{name.replace('_', '-')} is too small: {getattr(args, name)}")
 
-    report: dict[str, Any] = {"machine": machine_report(), "targets": TARGETS}
-    if not args.skip_notebooks:
-        print("notebooks, each in a fresh kernel:", flush=True)
-        report["notebooks"] = notebook_runs(args.notebooks)
+    previous = args.out / "results.json"
+    if args.update and not previous.exists():
+        parser.error(f"--update needs an earlier full run in {previous}; run make bench first.")
+    report: dict[str, Any] = json.loads(previous.read_text()) if args.update else {}
+    report["targets"] = TARGETS
+    if args.update:  # re-measure the matching notebooks only, keep every other figure
+        fresh = {run.name: run for run in notebook_runs(args.update)}
+        report["updated"] = {"date": machine_report()["date"], "notebooks": sorted(fresh)}
+        report["notebooks"] = [fresh.pop(r["name"], r) for r in report["notebooks"]] + list(fresh.values())
+        report["notebooks"].sort(key=lambda r: r.name if isinstance(r, NotebookRun) else r["name"])
+    else:
+        report["machine"] = machine_report()
+        if not args.skip_notebooks:
+            print("notebooks, each in a fresh kernel:", flush=True)
+            report["notebooks"] = notebook_runs(args.notebooks)
+        measure_pipeline(report, args)
+    report = _plain(report)
+    write_json(args.out / "results.json", report)
+    table = report_markdown(report)
+    (args.out / "results.md").write_text(table)
+    complete = not args.skip_notebooks and (args.update or args.notebooks == ALL_NOTEBOOKS)
+    if not args.no_readme and complete:  # the README shows complete runs only
+        update_readme(ROOT / "README.md", table)
+        replace_between(ROOT / "docs" / "instructor-guide.md", GUIDE_START, GUIDE_END,
+                        guide_table(report["notebooks"], ROOT / "notebooks"))
+    print(table)
+    return 0
+
+
+def measure_pipeline(report: dict[str, Any], args: argparse.Namespace) -> None:
+    """Add the pipeline, training, cache and fine-tuning measurements to ``report``."""
     print("pipeline throughput ...", flush=True)
     report["pipeline"] = pipeline_throughput(args.pipeline_images, args.batch_size)
     print("head training, tutorial vs cached ...", flush=True)
@@ -376,16 +408,6 @@ def main(argv: list[str] | None = None) -> int:
     report["fine_tune_speed"] = [fine_tune_measure(args.batch_size, "float32", steps=10)]
     if GPU_RESULTS.exists():
         report["fine_tune_speed_gpu"] = json.loads(GPU_RESULTS.read_text())
-    report = _plain(report)
-    write_json(args.out / "results.json", report)
-    table = report_markdown(report)
-    (args.out / "results.md").write_text(table)
-    if not args.no_readme and not args.skip_notebooks and args.notebooks == ALL_NOTEBOOKS:  # complete runs only
-        update_readme(ROOT / "README.md", table)
-        replace_between(ROOT / "docs" / "instructor-guide.md", GUIDE_START, GUIDE_END,
-                        guide_table(report["notebooks"], ROOT / "notebooks"))
-    print(table)
-    return 0
 
 
 def _plain(report: dict[str, Any]) -> dict[str, Any]:

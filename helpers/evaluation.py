@@ -7,7 +7,9 @@ Keras implementation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -80,13 +82,14 @@ def most_confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, count
 
 
 def grad_cam(
-    feature_model: keras.Model, head: keras.Model, images: np.ndarray, class_indices: np.ndarray
+    feature_maps: Callable[[Any], Any], head: keras.Model, images: np.ndarray, class_indices: np.ndarray
 ) -> np.ndarray:
     """Grad-CAM heatmaps: which regions of each image raise the logit of its class.
 
     Args:
-        feature_model: Image (already preprocessed) -> last convolutional feature maps
-            ``(batch, h, w, channels)``.
+        feature_maps: Images -> last convolutional feature maps ``(batch, h, w, channels)``,
+            in inference mode; a ``tf.function`` (e.g. :func:`helpers.features.embedding_function`)
+            is far lighter in memory than an eager model call.
         head: Feature maps -> logits (e.g. global average pooling, then the classifier).
         images: A batch the feature model accepts.
         class_indices: For each image, the class to explain.
@@ -95,7 +98,7 @@ def grad_cam(
         ``(batch, h, w)`` heatmaps in [0, 1] at the feature maps' resolution (7 x 7 for
         MobileNetV2 at 224 px); upsample them to overlay on the image.
     """
-    maps = feature_model(images, training=False)
+    maps = tf.convert_to_tensor(feature_maps(images))
     with tf.GradientTape() as tape:
         tape.watch(maps)
         logits = head(maps, training=False)

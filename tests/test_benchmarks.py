@@ -195,3 +195,18 @@ def test_fine_tune_speed_runs_the_recipe_on_this_machine() -> None:
     row = fine_tune_speed.measure(batch_size=2, policy="float32", steps=1)
     assert row["backend"] == "tensorflow" and row["batch_size"] == 2 and row["policy"] == "float32"
     assert 0 < row["images_per_second"] < 10_000
+
+
+def test_update_remeasures_one_notebook_and_keeps_the_rest(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "bench"
+    out.mkdir()
+    earlier = _report([60, 120], 1.2, 0.95)
+    measure.write_json(out / "results.json", earlier)
+    monkeypatch.setattr(run, "notebook_runs", lambda pattern: [measure.NotebookRun("01_x", 7.0, 2**29)])
+    assert run.main(["--update", "01_*", "--out", str(out), "--no-readme"]) == 0
+    report = json.loads((out / "results.json").read_text())
+    assert [(r["name"], r["seconds"]) for r in report["notebooks"]] == [("00_x", 60), ("01_x", 7.0)]
+    assert report["pipeline"] == earlier["pipeline"] and report["updated"]["notebooks"] == ["01_x"]
+    assert "Re-measured on" in (out / "results.md").read_text()
+    with pytest.raises(SystemExit):
+        run.main(["--update", "01_*", "--out", str(tmp_path / "empty"), "--no-readme"])

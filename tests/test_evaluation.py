@@ -53,7 +53,7 @@ def test_grad_cam_peaks_where_the_class_evidence_is() -> None:
     head = keras.Sequential([keras.Input((3, 3, 2)), keras.layers.GlobalAveragePooling2D(),
                              keras.layers.Dense(2, use_bias=False)])
     head.layers[-1].set_weights([np.array([[1.0, -1.0], [-1.0, 1.0]])])
-    identity = keras.Sequential([keras.Input((3, 3, 2)), keras.layers.Identity()])
+    identity = keras.Sequential([keras.Input((3, 3, 2)), keras.layers.Identity()])  # maps are given
     maps = np.zeros((2, 3, 3, 2), np.float32)
     maps[0, 0, 0, 0] = 1.0  # image 0: class-0 evidence top left
     maps[1, 2, 1, 1] = 2.0  # image 1: class-1 evidence bottom middle
