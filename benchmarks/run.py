@@ -373,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = TARGETS
     if args.update:  # re-measure the matching notebooks only, keep every other figure
         fresh = {run.name: run for run in notebook_runs(args.update)}
-        report["updated"] = {"date": machine_report()["date"], "notebooks": sorted(fresh)}
+        earlier = report.get("updated", {}).get("notebooks", [])
+        report["updated"] = {"date": machine_report()["date"], "notebooks": sorted(set(earlier) | set(fresh))}
         report["notebooks"] = [fresh.pop(r["name"], r) for r in report["notebooks"]] + list(fresh.values())
         report["notebooks"].sort(key=lambda r: r.name if isinstance(r, NotebookRun) else r["name"])
     else:
