@@ -81,8 +81,13 @@ def dataset_status(name: str) -> str:
     return f"MISSING and offline: {OFFLINE_HINT}"
 
 
-def _builder(name: str) -> tfds.core.DatasetBuilder:
-    """Return the prepared builder for ``name``, downloading it if it is missing."""
+def prepared_builder(name: str) -> tfds.core.DatasetBuilder:
+    """Return the prepared builder for ``name``, downloading it if it is missing.
+
+    Raises:
+        ValueError: For an unknown dataset name (close matches are suggested).
+        ResourceNotAvailableError: The data is not on disk and cannot be downloaded.
+    """
     if name not in tfds.list_builders():
         close = difflib.get_close_matches(name, tfds.list_builders(), n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -236,7 +241,7 @@ def load_image_splits(
     """
     fractions = check_split_fractions(fractions)
     check_positive(image_size=image_size)
-    builder = _builder(name)
+    builder = prepared_builder(name)
     full = builder.as_dataset(
         split="train",
         as_supervised=True,

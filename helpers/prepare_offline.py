@@ -53,7 +53,7 @@ class Asset:
 
 
 _BUILD = "from helpers import models; models.build_backbone({!r}, weights='imagenet')"
-_FETCH = "from helpers import data; data._builder({!r})"
+_FETCH = "from helpers import data; data.prepared_builder({!r})"
 _VERIFY = (
     "import tensorflow_datasets as tfds; builder = tfds.builder({0!r})\n"
     "assert builder.is_prepared(), 'dataset {0} is not in the kit'\n"
@@ -66,9 +66,9 @@ ASSETS: tuple[Asset, ...] = (
     Asset(
         "mobilenet_0.25_classifier (with the ImageNet classifier)",
         "weights",
-        "import keras; from helpers import models; "
+        "import keras, numpy as np; from helpers import models; "
         "models.load_application(keras.applications.MobileNet, alpha=0.25, weights='imagenet'); "
-        "keras.applications.mobilenet.decode_predictions(__import__('numpy').eye(1, 1000), top=1)",
+        "keras.applications.mobilenet.decode_predictions(np.eye(1, 1000), top=1)",
         "00",
     ),
     Asset("vgg16", "weights", _BUILD.format("vgg16"), "06 (falls back to mobilenet_v2 without it)"),
