@@ -76,6 +76,19 @@ def compute_features(
     return np.concatenate(feature_batches), np.concatenate(label_batches)
 
 
+def run_in_batches(function, inputs: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Apply ``function`` (e.g. from :func:`embedding_function`) to ``inputs`` in batches; stack the results.
+
+    Inputs are cast to float32 batch by batch, so a large uint8 array is never copied whole.
+    """
+    if not len(inputs):
+        raise ValueError("No inputs: there is nothing to run the function on.")
+    return np.concatenate([
+        np.asarray(function(tf.constant(inputs[start:start + batch_size], tf.float32)))
+        for start in range(0, len(inputs), batch_size)
+    ])
+
+
 @functools.lru_cache(maxsize=2)
 def _backbone(name: str, weights: str | None, image_size: int, seed: int) -> keras.Model:
     if weights is None:

@@ -112,3 +112,31 @@ def overlay_heatmaps(
         axis.imshow(heatmap, cmap="jet", alpha=alpha, extent=(0, width, height, 0),
                     interpolation="bilinear", vmin=0, vmax=1)
     return figure
+
+
+def plot_data_efficiency(
+    curves: dict[str, dict[str, dict[int, list[float]]]], chance: float | None = None
+) -> Figure:
+    """Plot test accuracy against labelled examples per class, one panel per domain.
+
+    Args:
+        curves: ``{panel title: curve}``, each curve ``{method: {per_class: [accuracy per seed]}}``
+            as :func:`helpers.efficiency.measure_curve` returns it. Error bars are the
+            standard deviation over seeds (none where a size ran once).
+        chance: Accuracy of guessing, drawn as a dotted line when given.
+    """
+    figure, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.8), squeeze=False, sharey=True)
+    for axis, (title, curve) in zip(axes.flat, curves.items()):
+        for method, by_size in curve.items():
+            sizes = sorted(by_size)
+            axis.errorbar(sizes, [np.mean(by_size[n]) for n in sizes], yerr=[np.std(by_size[n]) for n in sizes],
+                          marker="o", capsize=3, label=method)
+        if chance is not None:
+            axis.axhline(chance, color="grey", linestyle=":", label="chance")
+        axis.set_xscale("log")
+        axis.set_xticks(sizes, [str(n) for n in sizes])
+        axis.set(xlabel="labelled examples per class", ylabel="test accuracy", title=title)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    return figure

@@ -116,3 +116,18 @@ def test_limit_and_in_memory_cache(flowers):
     assert sorted(epoch1) == sorted(labels) and not np.array_equal(epoch1, epoch2)
     with pytest.raises(ValueError, match="limit must be a positive integer"):
         flowers.batches("validation", limit=0)
+
+
+def test_batches_of_chosen_indices_match_the_full_split(flowers):
+    everything = np.concatenate([x.numpy() for x, _ in flowers.batches("validation", 16, limit=12)])
+    labels = flowers.labels("validation")
+    chosen = [7, 2, 11, 2]  # any order, duplicates ignored: split order comes back
+    images, picked_labels = zip(*[(x.numpy(), y.numpy()) for x, y in flowers.batches("validation", 16, indices=chosen)])
+    np.testing.assert_array_equal(np.concatenate(images), everything[[2, 7, 11]])
+    np.testing.assert_array_equal(np.concatenate(picked_labels), labels[[2, 7, 11]])
+
+
+def test_indices_outside_the_split_are_refused(flowers):
+    size = flowers.sizes["test"]
+    with pytest.raises(ValueError, match=rf"indices must lie in 0..{size - 1}"):
+        flowers.batches("test", indices=[0, size])

@@ -57,3 +57,17 @@ def test_random_baseline_features_are_reproducible_and_differ_from_imagenet(flow
     np.testing.assert_allclose(random1.features, random2.features, rtol=1e-5)
     pretrained = features.cached_features(flowers, "test", "mobilenet_0.25")
     assert not np.allclose(pretrained.features, random1.features)
+
+
+def test_run_in_batches_stacks_every_batch_as_float32():
+    calls = []
+
+    def double(batch):
+        calls.append((batch.shape[0], batch.dtype.name))
+        return batch * 2
+
+    out = features.run_in_batches(double, np.arange(10, dtype=np.uint8).reshape(5, 2), batch_size=2)
+    np.testing.assert_array_equal(out, np.arange(10).reshape(5, 2) * 2)
+    assert calls == [(2, "float32"), (2, "float32"), (1, "float32")]
+    with pytest.raises(ValueError, match="No inputs"):
+        features.run_in_batches(double, np.zeros((0, 2)))

@@ -56,3 +56,16 @@ def test_plot_history_draws_training_and_validation():
     with pytest.raises(ValueError, match=r"History has no \['auc'\]"):
         plots.plot_history(history, metrics=("auc",))
 
+
+
+def test_data_efficiency_plot_has_a_panel_per_domain_and_error_bars():
+    curve = {"scratch": {5: [0.3, 0.4], 20: [0.5]}, "transfer": {5: [0.6, 0.7], 20: [0.8]}}
+    figure = plots.plot_data_efficiency({"flowers": curve, "cells": curve}, chance=0.2)
+    left, right = figure.axes
+    assert [left.get_title(), right.get_title()] == ["flowers", "cells"]
+    assert left.get_xscale() == "log"
+    bars = [c for c in left.containers if hasattr(c, "lines")]
+    assert len(bars) == 2
+    np.testing.assert_allclose(np.asarray(bars[0].lines[0].get_ydata(), dtype=float), [0.35, 0.5])
+    assert any(line.get_label() == "chance" for line in left.lines)
+    plt.close(figure)

@@ -1,0 +1,210 @@
+"""Data-efficiency experiments: test accuracy against labelled examples per class.
+
+Chapters 08 (flowers) and 10 (blood cells) draw the same curve for three methods, so the
+two domains can be compared point by point. The training code of each method stays in
+the notebook; this module holds the plumbing around it:
+
+- :class:`PerClassSampler` draws ``n`` training examples of every class, nested (the 5 of
+  a seed are among its 20), so that a curve shows the effect of *more* data, not of
+  different data;
+- :func:`restart` puts a compiled model back to its initial state (weights *and* optimizer),
+  so one model serves every run without rebuilding its training graph;
+- :func:`fit_steps` trains for a fixed number of steps: the same budget at every size;
+- :func:`measure_curve` runs every method on every draw and collects the accuracies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers.errors import check_positive_int
+
+Curve = dict[str, dict[int, list[float]]]
+"""``curve[method][per_class]`` is the list of test accuracies, one per seed."""
+
+
+class PerClassSampler:
+    """Draw ``per_class`` random examples of every class from a labelled training split.
+
+    Each seed fixes one random order of every class; ``draw(n, seed)`` takes the first
+    ``n`` of each, so draws of one seed are nested.
+
+    Args:
+        labels: Integer class of every training example.
+        seeds: Number of independent random orders to prepare (seeds ``0 .. seeds-1``).
+    """
+
+    def __init__(self, labels: np.ndarray, seeds: int) -> None:
+        self.labels = np.asarray(labels)
+        self.seeds = check_positive_int("seeds", seeds)
+        self.classes = np.unique(self.labels)
+        self._orders = {
+            seed: [np.random.default_rng(seed).permutation(np.flatnonzero(self.labels == k)) for k in self.classes]
+            for seed in range(self.seeds)
+        }
+
+    @property
+    def smallest_class(self) -> int:
+        """Examples in the rarest class: the largest ``per_class`` that can be drawn."""
+        return min(len(order) for order in self._orders[0])
+
+    def draw(self, per_class: int, seed: int = 0) -> np.ndarray:
+        """Return the sorted indices of ``per_class`` examples of every class.
+
+        Raises:
+            ValueError: If a class has fewer examples, or ``seed`` was not prepared.
+        """
+        check_positive_int("per_class", per_class)
+        if seed not in self._orders:
+            raise ValueError(f"seed {seed} was not prepared: use 0 to {self.seeds - 1}, or a sampler with more seeds.")
+        if per_class > self.smallest_class:
+            raise ValueError(
+                f"{per_class} examples per class requested, but the rarest class has only "
+                f"{self.smallest_class}: use per_class <= {self.smallest_class}."
+            )
+        return np.sort(np.concatenate([order[:per_class] for order in self._orders[seed]]))
+
+
+def runs_for(sizes: Sequence[int], seeds: int, repeated: int = 2) -> list[tuple[int, int]]:
+    """Return the ``(per_class, seed)`` runs: ``seeds`` draws at the ``repeated`` smallest sizes, one elsewhere.
+
+    Small samples vary most from draw to draw, so that is where repeats are worth their cost.
+    """
+    small = sorted(sizes)[:repeated]
+    return [(n, seed) for n in sizes for seed in range(seeds if n in small else 1)]
+
+
+def restart(model: keras.Model, weights: list[np.ndarray]) -> keras.Model:
+    """Set ``model``'s weights and reset its optimizer (step count, moments); return it.
+
+    The learning rate is an optimizer variable too; it is kept. Reusing one compiled
+    model this way is much faster than building and compiling a new one for every run.
+    """
+    model.set_weights(weights)
+    if model.optimizer is not None:
+        for variable in model.optimizer.variables:
+            if not variable.path.endswith("learning_rate"):
+                variable.assign(tf.zeros_like(variable))
+    return model
+
+
+def fit_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, seed: int, batch_size: int = 16) -> keras.Model:
+    """Train ``model`` for exactly ``steps`` shuffled batches drawn from ``(x, y)``; return it.
+
+    A fixed number of steps gives every sample size the same training budget (with
+    epochs, 5 photos per class would get 16 times fewer updates than 80).
+    """
+    check_positive_int("steps", steps)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed).repeat().batch(batch_size)
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    return model
+
+
+def measure_curve(
+    methods: Mapping[str, Callable[[np.ndarray, int], float]],
+    sampler: PerClassSampler,
+    runs: Sequence[tuple[int, int]],
+) -> Curve:
+    """Run every method on every ``(per_class, seed)`` draw; return ``curve[method][per_class]``.
+
+    Args:
+        methods: Name -> function of ``(training indices, seed)`` returning a test accuracy.
+        sampler: Where the training indices come from.
+        runs: The draws, e.g. from :func:`runs_for`.
+    """
+    curve: Curve = {name: {} for name in methods}
+    for per_class, seed in runs:
+        indices = sampler.draw(per_class, seed)
+        for name, method in methods.items():
+            curve[name].setdefault(per_class, []).append(float(method(indices, seed)))
+    return curve
+
+
+Method = Callable[[np.ndarray, int], float]
+
+
+def three_methods(
+    scratch: keras.Model,
+    head: keras.Model,
+    fine_tuner: keras.Model,
+    inputs: Mapping[str, Mapping[str, np.ndarray]],
+    labels: Mapping[str, np.ndarray],
+    steps: int,
+    fine_tune_steps: int,
+) -> dict[str, Method]:
+    """The three runs of a data-efficiency curve, for :func:`measure_curve`.
+
+    Each function restarts its compiled model from the state it has now, trains it on the
+    given training indices with :func:`fit_steps` and returns its accuracy on ``"test"``:
+
+    - ``"scratch"``: ``scratch`` on ``inputs["scratch"]`` (small images), ``steps`` steps;
+    - ``"feature extraction"``: ``head`` on ``inputs["head"]`` (pooled features), ``steps`` steps;
+    - ``"fine-tuning"``: ``fine_tuner`` (the top of a backbone followed by a ``Dense`` like
+      ``head``'s) on ``inputs["fine_tuner"]`` (outputs below the top), starting from the
+      head that ``"feature extraction"`` just trained on the same indices (so call them in
+      this order, as :func:`measure_curve` does), ``fine_tune_steps`` steps.
+
+    Args:
+        scratch, head, fine_tuner: Compiled models, in their initial state.
+        inputs: ``inputs[model][split]`` arrays for ``"train"`` and ``"test"``.
+        labels: ``labels[split]`` integer classes.
+        steps, fine_tune_steps: Training steps of each run.
+    """
+    for name in ("scratch", "head", "fine_tuner"):
+        if name not in inputs or not {"train", "test"} <= set(inputs[name]):
+            raise ValueError(f"inputs[{name!r}] needs 'train' and 'test' arrays.")
+    initial = {"scratch": scratch.get_weights(), "head": head.get_weights(), "top": fine_tuner.get_weights()[:-2]}
+
+    def run(model: keras.Model, weights: list[np.ndarray], key: str, indices: np.ndarray, seed: int, n: int) -> float:
+        restart(model, weights)
+        fit_steps(model, inputs[key]["train"][indices], labels["train"][indices], n, seed)
+        return float(model.evaluate(inputs[key]["test"], labels["test"], verbose=0)[1])
+
+    return {
+        "scratch": lambda indices, seed: run(scratch, initial["scratch"], "scratch", indices, seed, steps),
+        "feature extraction": lambda indices, seed: run(head, initial["head"], "head", indices, seed, steps),
+        "fine-tuning": lambda indices, seed: run(
+            fine_tuner, initial["top"] + head.layers[-1].get_weights(), "fine_tuner", indices, seed, fine_tune_steps
+        ),
+    }
+
+
+def mean_curve(curve: Curve) -> dict[str, dict[int, float]]:
+    """Average the seeds: ``{method: {per_class: mean accuracy}}``."""
+    return {name: {n: float(np.mean(scores)) for n, scores in by_size.items()} for name, by_size in curve.items()}
+
+
+def early_stopping_epochs(validation: Sequence[float], patience: int, mode: str = "min") -> tuple[int, int]:
+    """Replay ``keras.callbacks.EarlyStopping(patience=..., restore_best_weights=True)`` on a history.
+
+    Early stopping stops once ``patience`` epochs in a row brought no improvement of the
+    monitored value, and keeps the weights of the best epoch so far. Replaying it on the
+    history of a full run tells what it would have done, without training again.
+
+    Args:
+        validation: The monitored value after each epoch, e.g. ``history.history["val_loss"]``.
+        patience: Epochs without improvement before stopping.
+        mode: ``"min"`` for a loss, ``"max"`` for an accuracy (as in Keras).
+
+    Returns:
+        ``(last epoch trained, epoch whose weights are kept)``, both 0-based.
+    """
+    check_positive_int("patience", patience)
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' (a loss) or 'max' (an accuracy), got {mode!r}.")
+    sign = 1.0 if mode == "max" else -1.0
+    if not len(validation):
+        raise ValueError("The history is empty: train for at least one epoch.")
+    best, wait = 0, 0
+    for epoch in range(1, len(validation)):
+        if sign * validation[epoch] > sign * validation[best]:
+            best, wait = epoch, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return epoch, best
+    return len(validation) - 1, best
