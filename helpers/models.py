@@ -319,6 +319,23 @@ def multiply_adds(model: keras.Model) -> int:
     return total
 
 
+def pooled_layer_outputs(maps: keras.Model, layers: Sequence[str]) -> keras.Model:
+    """A model mapping an image to the global-average-pooled output of each named layer.
+
+    One pass through ``maps`` (a backbone built with ``pooling=None``) gives the features
+    of every layer at once: used to ask which layers transfer.
+
+    Raises:
+        ValueError: If a layer name is unknown (the message says how to list them).
+    """
+    names = {layer.name for layer in maps.layers}
+    unknown = [name for name in layers if name not in names]
+    if unknown:
+        raise ValueError(f"{maps.name} has no layer {unknown}; list them with [layer.name for layer in model.layers].")
+    pooled = [keras.layers.GlobalAveragePooling2D()(maps.get_layer(name).output) for name in layers]
+    return keras.Model(maps.input, pooled, name=f"{maps.name}_pooled_layers")
+
+
 def split_at(base: keras.Model, first_top_layer: str) -> tuple[keras.Model, keras.Model]:
     """Cut ``base`` into ``bottom`` and ``top`` so that ``top(bottom(x)) == base(x)``.
 

@@ -103,3 +103,15 @@ def test_split_at_reproduces_the_whole_network() -> None:
         models.split_at(base, "block_15_expand")
     with pytest.raises(ValueError, match="has no layer"):
         models.split_at(base, "block_99")
+
+
+def test_pooled_layer_outputs_average_each_named_layer():
+    maps = models.build_backbone("mobilenet_0.25", weights=None, pooling=None)
+    multi = models.pooled_layer_outputs(maps, ["conv_pw_1_relu", "conv_pw_13_relu"])
+    image = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    early, late = multi(image)
+    full = keras.Model(maps.input, maps.get_layer("conv_pw_13_relu").output)(image).numpy()
+    np.testing.assert_allclose(late.numpy(), full.mean(axis=(1, 2)), rtol=1e-4, atol=1e-5)
+    assert early.shape == (1, 16)
+    with pytest.raises(ValueError, match=r"has no layer \['block_99'\]"):
+        models.pooled_layer_outputs(maps, ["block_99"])
