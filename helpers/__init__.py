@@ -9,10 +9,15 @@ in this file), so ``import helpers`` is cheap.
 """
 
 __all__ = [
+    "availability",
     "config",
     "conv_arithmetic",
+    "crops",
     "data",
+    "domain_gap",
+    "efficiency",
     "errors",
+    "evaluation",
     "exercises",
     "features",
     "loss_checks",
@@ -22,4 +27,5 @@ __all__ = [
     "prepare_offline",
     "results",
     "timing",
+    "transferability",
 ]
