@@ -235,11 +235,7 @@ def train_head(
     if hidden_units:
         layers.append(keras.layers.Dense(hidden_units, activation="relu"))
     head = keras.Sequential(layers + [keras.layers.Dense(num_classes)], name="head")
-    head.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    compile_classifier(head, learning_rate, steps_per_execution=1)
     best = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=epochs, restore_best_weights=True
     )
