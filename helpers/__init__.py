@@ -10,6 +10,7 @@ in this file), so ``import helpers`` is cheap.
 
 __all__ = [
     "availability",
+    "claims",
     "config",
     "conv_arithmetic",
     "crops",
@@ -26,6 +27,7 @@ __all__ = [
     "plots",
     "prepare_offline",
     "results",
+    "significance",
     "timing",
     "transferability",
 ]

@@ -69,3 +69,50 @@ def test_no_machine_paths(path):
     text = path.read_text()
     for needle in ("/work/", "/tmp/", "/home/", "offline-bundle"):
         assert needle not in text, f"{path.name} mentions {needle!r}"
+
+
+# A figure typed into prose drifts from what the code measures. Markdown may hold a decimal, a
+# percentage, a time, a size or a ratio only where it is not a measurement: math ($...$), code
+# (`...`), links, the planned teaching times in the title, or an entry below, each with its reason.
+FIGURE = re.compile(
+    r"(?<![\w$.^_{/-])("
+    r"\d+\.\d+"  # 0.896
+    r"|\d+(?:\.\d+)?\s?%"  # 90 %
+    r"|\d+(?:[.,]\d+)?\s?(?:s|ms|µs|min|KB|MB|GB|KiB|MiB|GiB)\b"  # 40 s, 58 MB
+    r"|\d+(?:\.\d+)?\s?[×x](?!\s?\d)(?!\w)"  # 93×, 4x (not 3×3 or 224 × 224)
+    r"|10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+"  # 10⁻¹²
+    r")"
+)
+NOT_PROSE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`|\]\([^)]*\)|^\*\*Time:\*\*[^\n]*", re.S | re.M)
+ALLOWED_FIGURES: dict[str, dict[str, str]] = {
+}
+
+
+def typed_figures(path: Path) -> list[str]:
+    """Figures in the markdown of ``path`` that are not in ``ALLOWED_FIGURES``, as 'cell N: figure'."""
+    allowed = ALLOWED_FIGURES.get(path.stem, {})
+    found = []
+    for index, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = NOT_PROSE.sub("", _source(cell))
+        found += [f"cell {index}: {m.group(1)}" for m in FIGURE.finditer(text) if m.group(1) not in allowed]
+    return found
+
+
+def test_typed_figures_are_found(tmp_path):
+    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [
+        "**Time:** 30 min\n", "It reaches 0.91 in 12 s, 93× faster, 90 % of $0.5$ and `1.5`; 3×3 kernels, 224 × 224 px; 10⁻¹²."]}]}
+    path = tmp_path / "99_example.ipynb"
+    path.write_text(json.dumps(notebook))
+    assert typed_figures(path) == ["cell 0: 0.91", "cell 0: 12 s", "cell 0: 93×", "cell 0: 90 %", "cell 0: 10⁻¹²"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_measured_figures_typed_into_markdown(path):
+    found = typed_figures(path)
+    assert not found, (
+        f"{path.name}: figures typed into markdown ({'; '.join(found)}). Print measured figures from code "
+        "(an f-string or IPython.display.Markdown); for a published figure, a formula constant or a "
+        "parameter, add it to ALLOWED_FIGURES with its reason."
+    )

@@ -1,0 +1,142 @@
+"""How sure is a measured accuracy, and is one model really better than another?
+
+A test set of a few hundred photos measures accuracy with an error of a few points, so two
+models a point apart may be equally good. The statistics come from SciPy:
+
+* :func:`accuracy_interval` — Wilson's 95 % interval for one accuracy
+  (``scipy.stats.binomtest(...).proportion_ci``).
+* :func:`compare` — two models on the **same** test examples: the exact McNemar test (a
+  binomial test on the examples exactly one model gets right; Dietterich, 1998) and a paired
+  bootstrap interval for the difference (``scipy.stats.bootstrap``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from helpers import config
+
+
+def _correct(labels: np.ndarray, predictions: np.ndarray, name: str) -> np.ndarray:
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if predictions.ndim == 2:  # probabilities or logits: take the predicted class
+        predictions = predictions.argmax(axis=1)
+    if predictions.shape != labels.shape:
+        raise ValueError(
+            f"{name}: {predictions.shape[0] if predictions.ndim else 0} predictions for {labels.shape[0]} "
+            "labels; predict on the same test examples, in the same order, as the labels."
+        )
+    if labels.size == 0:
+        raise ValueError(f"{name}: no test examples; accuracy needs at least one.")
+    return predictions == labels
+
+
+def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for an accuracy of ``correct`` out of ``total``.
+
+    Raises:
+        ValueError: If ``total`` < 1 or ``correct`` is outside 0..total.
+    """
+    if total < 1 or not 0 <= correct <= total:
+        raise ValueError(f"Need 0 <= correct <= total and total >= 1, got {correct} of {total}.")
+    interval = stats.binomtest(int(correct), int(total)).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two classifiers scored on the same test examples."""
+
+    names: tuple[str, str]
+    accuracies: tuple[float, float]
+    total: int
+    only_first: int
+    """Examples the first model gets right and the second wrong."""
+    only_second: int
+    difference_interval: tuple[float, float]
+    """Paired bootstrap interval for accuracy(first) - accuracy(second)."""
+    p_value: float
+    """Exact McNemar test: the chance of a split of disagreements this uneven if neither is better."""
+    confidence: float = 0.95
+
+    @property
+    def difference(self) -> float:
+        """Accuracy of the first model minus that of the second."""
+        return self.accuracies[0] - self.accuracies[1]
+
+    @property
+    def significant(self) -> bool:
+        """Whether the McNemar test rejects "equally accurate" at level ``1 - confidence``."""
+        return self.p_value < 1 - self.confidence
+
+    def verdict(self) -> str:
+        """"A beats B", or "no significant difference between A and B", in words."""
+        if not self.significant:
+            return f"no significant difference between {self.names[0]} and {self.names[1]}"
+        winner, loser = self.names if self.difference > 0 else self.names[::-1]
+        return f"{winner} beats {loser}"
+
+    def summary(self) -> str:
+        """Both accuracies with their intervals, the paired difference and the test, as text."""
+        level = f"{self.confidence:.0%}"
+        lines = []
+        for name, accuracy in zip(self.names, self.accuracies):
+            low, high = accuracy_interval(round(accuracy * self.total), self.total, self.confidence)
+            lines.append(f"{name}: {accuracy:.3f} ({level} interval {low:.3f}-{high:.3f}, n={self.total})")
+        low, high = self.difference_interval
+        lines.append(f"difference {self.difference:+.3f} ({level} paired interval {low:+.3f} to {high:+.3f}); "
+                     f"disagreements {self.only_first} vs {self.only_second}, McNemar p = {self.p_value:.3g}")
+        lines.append(f"=> {self.verdict()}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def compare(
+    labels: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    names: tuple[str, str] = ("first", "second"),
+    confidence: float = 0.95,
+    resamples: int = 2000,
+) -> Comparison:
+    """Compare two classifiers' predictions on the same test examples.
+
+    Args:
+        labels: True class of each test example.
+        first, second: Each model's predicted class per example, or its probabilities or
+            logits (one row per example; the largest counts).
+        names: How to call the two models in the summary.
+        confidence: Level of the intervals; the test's level is ``1 - confidence``.
+        resamples: Bootstrap resamples for the interval of the difference (seeded).
+
+    Raises:
+        ValueError: If the predictions do not match the labels in number.
+    """
+    labels = np.asarray(labels)
+    right_first = _correct(labels, first, names[0])
+    right_second = _correct(labels, second, names[1])
+    only_first = int(np.sum(right_first & ~right_second))
+    only_second = int(np.sum(~right_first & right_second))
+    disagreements = only_first + only_second
+    p_value = 1.0 if disagreements == 0 else float(stats.binomtest(only_first, disagreements).pvalue)
+    if disagreements == 0:
+        interval = (0.0, 0.0)
+    else:
+        result = stats.bootstrap(
+            (right_first.astype(float), right_second.astype(float)),
+            lambda a, b, axis: a.mean(axis=axis) - b.mean(axis=axis),
+            paired=True, vectorized=True, n_resamples=resamples, confidence_level=confidence,
+            method="percentile", rng=np.random.default_rng(config.SEED),
+        )
+        interval = (float(result.confidence_interval.low), float(result.confidence_interval.high))
+    return Comparison(
+        names=(str(names[0]), str(names[1])),
+        accuracies=(float(right_first.mean()), float(right_second.mean())),
+        total=int(labels.size), only_first=only_first, only_second=only_second,
+        difference_interval=interval, p_value=p_value, confidence=confidence,
+    )

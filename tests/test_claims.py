@@ -1,0 +1,29 @@
+"""claims: a claim prints with its values when it holds and raises with them when not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import claims
+
+
+def test_a_true_claim_prints_its_values(capsys):
+    line = claims.check("transfer beats scratch", np.float32(0.27) >= 0.2, gain=0.2712, photos=20)
+    assert line == "✓ transfer beats scratch (gain=0.271, photos=20)"
+    assert capsys.readouterr().out.strip() == line
+
+
+def test_a_false_claim_raises_with_the_measured_values():
+    with pytest.raises(claims.ClaimError, match=r"transfer beats scratch \(gain=0.12\)"):
+        claims.check("transfer beats scratch", np.bool_(False), gain=0.12)
+
+
+def test_a_claim_error_is_an_assertion_error():
+    """nbval and pytest report it as a failed check, like a plain assert."""
+    assert issubclass(claims.ClaimError, AssertionError)
+
+
+def test_a_claim_needs_words():
+    with pytest.raises(ValueError, match="statement"):
+        claims.check("  ", True)

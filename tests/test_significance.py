@@ -1,0 +1,88 @@
+"""significance: checked against the formulas written out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import significance
+
+
+def test_wilson_interval_matches_the_formula():
+    correct, total, z = 90, 100, 1.959963984540054
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z / (1 + z * z / total) * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    low, high = significance.accuracy_interval(correct, total)
+    assert low == pytest.approx(centre - half, abs=1e-9)
+    assert high == pytest.approx(centre + half, abs=1e-9)
+
+
+def test_a_270_photo_test_set_measures_accuracy_to_about_four_points():
+    low, high = significance.accuracy_interval(243, 270)  # 0.900
+    assert 0.03 < (high - low) / 2 < 0.045
+
+
+@pytest.mark.parametrize("correct, total", [(-1, 10), (11, 10), (0, 0)])
+def test_accuracy_interval_rejects_impossible_counts(correct, total):
+    with pytest.raises(ValueError, match="correct <= total"):
+        significance.accuracy_interval(correct, total)
+
+
+def _pair(only_first: int, only_second: int, both: int, neither: int):
+    """Labels and two prediction vectors with the given agreement table."""
+    n = only_first + only_second + both + neither
+    labels = np.zeros(n, dtype=int)
+    first, second = np.ones(n, dtype=int), np.ones(n, dtype=int)  # wrong by default
+    first[:only_first] = 0
+    second[only_first:only_first + only_second] = 0
+    first[only_first + only_second:only_first + only_second + both] = 0
+    second[only_first + only_second:only_first + only_second + both] = 0
+    return labels, first, second
+
+
+def test_mcnemar_is_the_exact_binomial_test_on_disagreements():
+    labels, first, second = _pair(only_first=10, only_second=2, both=200, neither=30)
+    result = significance.compare(labels, first, second, names=("A", "B"))
+    # Two-sided exact test: 2 * P(X >= 10) for X ~ Binomial(12, 1/2).
+    expected = 2 * sum(math.comb(12, k) for k in range(10, 13)) / 2**12
+    assert result.p_value == pytest.approx(expected)
+    assert (result.only_first, result.only_second, result.total) == (10, 2, 242)
+    assert result.difference == pytest.approx(8 / 242)
+    assert result.significant and result.verdict() == "A beats B"
+
+
+def test_a_small_difference_on_270_examples_is_not_significant():
+    labels, first, second = _pair(only_first=6, only_second=5, both=236, neither=23)
+    result = significance.compare(labels, first, second, names=("fine-tuning", "feature extraction"))
+    assert not result.significant
+    assert result.verdict() == "no significant difference between fine-tuning and feature extraction"
+    low, high = result.difference_interval
+    assert low < 0 < high
+    # The paired interval is close to the normal approximation of the paired difference.
+    n, b, c = 270, 6, 5
+    se = math.sqrt((b + c) - (b - c) ** 2 / n) / n
+    assert (high - low) / 2 == pytest.approx(1.96 * se, rel=0.25)
+    assert "McNemar p = " in result.summary()
+
+
+def test_compare_takes_probabilities_and_names_the_winner_second():
+    labels = np.array([0, 1, 1, 0] * 20)
+    good = np.eye(2)[labels]
+    bad = np.eye(2)[1 - labels]
+    result = significance.compare(labels, bad, good, names=("bad", "good"))
+    assert result.accuracies == (0.0, 1.0)
+    assert result.verdict() == "good beats bad"
+
+
+def test_identical_predictions_give_no_difference():
+    labels, first, _ = _pair(5, 0, 50, 5)
+    result = significance.compare(labels, first, first)
+    assert result.p_value == 1.0 and result.difference_interval == (0.0, 0.0) and not result.significant
+
+
+def test_compare_says_what_to_do_when_lengths_differ():
+    with pytest.raises(ValueError, match="same test examples"):
+        significance.compare(np.zeros(5), np.zeros(5), np.zeros(4), names=("A", "B"))
