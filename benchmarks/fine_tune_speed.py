@@ -54,6 +54,7 @@ def measure(batch_size: int, policy: str, steps: int, classes: int = 5) -> dict[
         "batch_size": batch_size,
         "policy": policy,
         "steps": steps,
+        "seconds": seconds,
         "images_per_second": steps * batch_size / seconds,
     }
 

@@ -77,6 +77,8 @@ class NotebookRun:
     name: str
     seconds: float
     peak_rss_bytes: int
+    error: str = ""
+    """Why the notebook failed; empty when it ran to the end (then the figures are complete)."""
 
     @property
     def peak_rss_gib(self) -> float:

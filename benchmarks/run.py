@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,20 @@ def notebook_runs(pattern: str) -> list[NotebookRun]:
     """Execute each matching notebook in a fresh kernel, in course order."""
     runs = []
     for path in sorted((ROOT / "notebooks").glob(pattern)):
-        run = run_notebook(path)
-        print(f"  {run.name}: {run.seconds:6.1f} s, peak {run.peak_rss_gib:.2f} GiB", flush=True)
+        start = time.perf_counter()
+        try:
+            run = run_notebook(path)
+        except RuntimeError as error:  # record it and go on: one failure must not hide the others' figures
+            run = NotebookRun(path.stem, time.perf_counter() - start, 0, error=str(error))
+            print(f"  {run.name}: FAILED after {run.seconds:.0f} s: {run.error}", flush=True)
+        else:
+            print(f"  {run.name}: {run.seconds:6.1f} s, peak {run.peak_rss_gib:.2f} GiB", flush=True)
         runs.append(run)
     return runs
+
+
+def _completed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if not r.get("error")]
 
 
 def pipeline_throughput(images: int, batch_size: int, rounds_count: int = 3) -> dict[str, Any]:
@@ -134,7 +145,7 @@ def training_speed(images: int, epochs: int, batch_size: int) -> dict[str, Any]:
     inputs = keras.Input((config.IMAGE_SIZE, config.IMAGE_SIZE, 3))
     tutorial = compiled(keras.Model(inputs, new_head()(base(preprocess(inputs), training=False))))
     tutorial_timer = timing.epoch_timer()
-    tutorial.fit(train_images, epochs=epochs, callbacks=[tutorial_timer], verbose=0)
+    tutorial.fit(train_images, epochs=epochs, callbacks=[tutorial_timer], shuffle=False, verbose=0)
     tutorial_accuracy = tutorial.evaluate(val_images, verbose=0)[1]
 
     with timing.Stopwatch() as extraction:
@@ -194,11 +205,15 @@ def report_markdown(report: dict[str, Any]) -> str:
                       f"{', '.join(report['updated']['notebooks'])}.", ""]
     runs = report.get("notebooks")
     if runs:
-        total = sum(r["seconds"] for r in runs)
-        peak = max(r["peak_rss_bytes"] for r in runs)
+        done = _completed(runs)
+        total = sum(r["seconds"] for r in done)
+        peak = max((r["peak_rss_bytes"] for r in done), default=0)
         lines += ["## Notebooks (each in a fresh kernel)", ""]
-        rows = [[r["name"], f"{r['seconds']:.0f} s", gib(r["peak_rss_bytes"])] for r in runs]
-        rows.append(["**whole course**", f"**{total / 60:.1f} min**", f"**{gib(peak)}** (largest)"])
+        rows = [[r["name"], f"{r['seconds']:.0f} s", gib(r["peak_rss_bytes"])] if not r.get("error")
+                else [r["name"], f"**failed** after {r['seconds']:.0f} s: {r['error']}", "-"] for r in runs]
+        failed = len(runs) - len(done)
+        rows.append([f"**whole course**{f' ({failed} failed, not counted)' if failed else ''}",
+                     f"**{total / 60:.1f} min**", f"**{gib(peak)}** (largest)"])
         lines += [markdown_table(["notebook", "wall time", "peak resident memory"], rows), ""]
     p, t = report["pipeline"], report["training"]
     rows = [
@@ -267,9 +282,11 @@ def targets_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     runs = report.get("notebooks")
     if runs:
-        minutes = sum(r["seconds"] for r in runs) / 60
-        peak = max(r["peak_rss_bytes"] for r in runs) / 2**30
+        done = _completed(runs)
+        minutes = sum(r["seconds"] for r in done) / 60
+        peak = max((r["peak_rss_bytes"] for r in done), default=0) / 2**30
         rows += [
+            ["every notebook runs to the end", f"{len(runs) - len(done)} failed", len(done) == len(runs)],
             [f"whole course ≤ {TARGETS['course_minutes']:g} min", f"{minutes:.1f} min",
              minutes <= TARGETS["course_minutes"]],
             [f"every notebook ≤ {TARGETS['notebook_peak_gib']:g} GiB", f"{peak:.2f} GiB",
@@ -340,9 +357,10 @@ def guide_table(runs: list[dict[str, Any]], notebooks: Path) -> str:
     for run in runs:
         teaching, exercise = planned_minutes(notebooks / f"{run['name']}.ipynb")
         teaching_total, exercise_total = teaching_total + teaching, exercise_total + exercise
-        rows.append([run["name"], f"{teaching} min", f"{exercise} min",
-                     f"{run['seconds']:.0f} s", f"{run['peak_rss_bytes'] / 2**30:.2f} GiB"])
-    seconds = sum(r["seconds"] for r in runs)
+        measured = ([f"{run['seconds']:.0f} s", f"{run['peak_rss_bytes'] / 2**30:.2f} GiB"] if not run.get("error")
+                    else ["failed", "-"])
+        rows.append([run["name"], f"{teaching} min", f"{exercise} min", *measured])
+    seconds = sum(r["seconds"] for r in _completed(runs))
     rows.append(["**all**", f"**{teaching_total} min**", f"**{exercise_total} min**",
                  f"**{seconds / 60:.1f} min**", ""])
     header = ["notebook", "teaching", "exercises", "CPU run time (2 cores)", "peak memory"]
@@ -393,7 +411,10 @@ def main(argv: list[str] | None = None) -> int:
         replace_between(ROOT / "docs" / "instructor-guide.md", GUIDE_START, GUIDE_END,
                         guide_table(report["notebooks"], ROOT / "notebooks"))
     print(table)
-    return 0
+    failed = [r["name"] for r in report.get("notebooks", []) if r.get("error")]
+    if failed:
+        print(f"{len(failed)} notebook(s) failed: {', '.join(failed)} (their rows say why).", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def measure_pipeline(report: dict[str, Any], args: argparse.Namespace) -> None:

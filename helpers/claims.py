@@ -30,7 +30,7 @@ def _format(value: object) -> str:
     return f"{float(value):.3g}" if abs(float(value)) < 1e4 else f"{float(value):,.0f}"
 
 
-def check(statement: str, holds: object, **measured: object) -> str:
+def check(statement: str, holds: object, **measured: object) -> None:
     """Print ``statement`` with the ``measured`` values when ``holds``; raise otherwise.
 
     Args:
@@ -39,8 +39,8 @@ def check(statement: str, holds: object, **measured: object) -> str:
             that is true or false (NumPy booleans included).
         **measured: The values the claim rests on, shown in both cases.
 
-    Returns:
-        The printed line (``"✓ statement (name=value, ...)"``).
+    Prints ``"✓ statement (name=value, ...)"``; returns nothing, so a notebook cell that ends
+    with a check shows the line once.
 
     Raises:
         ClaimError: If ``holds`` is false: the message names the claim and the values.
@@ -55,6 +55,4 @@ def check(statement: str, holds: object, **measured: object) -> str:
             f"Claim does not hold on this run: {shown}. The text around this cell says otherwise: "
             "check the parameters (config.param) and the data; a changed setting can change the result."
         ) from None
-    line = f"✓ {shown}"
-    print(line)
-    return line
+    print(f"✓ {shown}")

@@ -214,9 +214,14 @@ class ImageSplits:
                 .filter(lambda i, pair: tf.reduce_any(tf.equal(keep, i)))
                 .map(lambda i, pair: pair)
             )
+        count = self.sizes[split] if indices is None else int(wanted.size)
         if limit is not None:
             check_positive(limit=limit)
             dataset = dataset.take(limit)
+            count = min(count, limit)
+        # Filtering leaves the length unknown; Keras then warns "input ran out of data" at the end
+        # of each epoch and cannot show progress. The length is known, so say it (tf.data checks it).
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
         size = self.image_size
 
         def decode(jpeg: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

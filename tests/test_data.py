@@ -131,3 +131,12 @@ def test_indices_outside_the_split_are_refused(flowers):
     size = flowers.sizes["test"]
     with pytest.raises(ValueError, match=rf"indices must lie in 0..{size - 1}"):
         flowers.batches("test", indices=[0, size])
+
+
+def test_batches_know_their_length(flowers):
+    """A known cardinality: Keras neither warns "input ran out of data" nor loses its progress bar."""
+    n = flowers.sizes["validation"]
+    assert int(flowers.batches("validation", batch_size=16).cardinality()) == -(-n // 16)
+    assert int(flowers.batches("train", batch_size=16, limit=40, shuffle=True, cache=True).cardinality()) == 3
+    assert int(flowers.batches("test", batch_size=4, indices=[5, 1, 9]).cardinality()) == 1
+    assert len(list(flowers.batches("test", batch_size=4, indices=[5, 1, 9]))) == 1  # the promise holds
