@@ -146,6 +146,29 @@ def _clean_copy(images: dict[str, list[Path]]) -> Path:
     return clean
 
 
+def split_files(
+    images: dict[str, list[Path]], validation_fraction: float, seed: int = config.SEED
+) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """Split each class's files into training and validation, by a seeded draw.
+
+    Every class with at least two files gives ``round(validation_fraction * n)`` of them
+    (at least one, and never all) to validation, so a small folder keeps every class in both
+    parts. The same files and seed always give the same split.
+
+    Returns:
+        ``(train, validation)``: files per class name, in the order of ``images``.
+    """
+    rng = np.random.default_rng(seed)
+    train: dict[str, list[Path]] = {}
+    validation: dict[str, list[Path]] = {}
+    for name, files in images.items():
+        held_out = min(max(round(validation_fraction * len(files)), 1), len(files) - 1)
+        chosen = set(rng.permutation(len(files))[:held_out].tolist())
+        validation[name] = [path for index, path in enumerate(files) if index in chosen]
+        train[name] = [path for index, path in enumerate(files) if index not in chosen]
+    return train, validation
+
+
 def load_image_folder(
     directory: str | Path,
     validation_fraction: float = 0.2,
@@ -154,7 +177,11 @@ def load_image_folder(
     seed: int = config.SEED,
     min_images_per_class: int = 5,
 ) -> ImageFolder:
-    """Scan ``directory`` and split its readable images with ``image_dataset_from_directory``.
+    """Scan ``directory``, split its readable images (:func:`split_files`) and load both parts.
+
+    Each part is read with ``keras.utils.image_dataset_from_directory`` from a folder of its
+    own (training shuffled with ``seed``, validation in order). The split is ours, not
+    Keras' ``validation_split``, which prints "Using N files" even with ``verbose=False``.
 
     Raises:
         ImageFolderError: See :func:`scan_image_folder`.
@@ -163,14 +190,18 @@ def load_image_folder(
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must lie between 0 and 1, got {validation_fraction!r}.")
     images, skipped = scan_image_folder(directory, min_images_per_class)
-    train, validation = keras.utils.image_dataset_from_directory(
-        _clean_copy(images),
-        validation_split=validation_fraction,
-        subset="both",
-        seed=seed,
-        image_size=(image_size, image_size),
-        batch_size=batch_size,
-        verbose=False,
+    parts = split_files(images, validation_fraction, seed)
+    train, validation = (
+        keras.utils.image_dataset_from_directory(
+            _clean_copy(files),
+            class_names=list(images),
+            shuffle=shuffle,
+            seed=seed,
+            image_size=(image_size, image_size),
+            batch_size=batch_size,
+            verbose=False,
+        )
+        for files, shuffle in zip(parts, (True, False))
     )
     return ImageFolder(
         directory=Path(directory).expanduser(),

@@ -57,10 +57,11 @@ def test_unreadable_files_are_skipped_and_reported(tmp_path, photos) -> None:
     assert all(p.suffix == ".jpg" and p.name != "broken.jpg" for files in images.values() for p in files)
 
 
-def test_load_splits_every_readable_image_once(tmp_path, tmp_cache, photos) -> None:
+def test_load_splits_every_readable_image_once(tmp_path, tmp_cache, photos, capsys) -> None:
     folder_path = _folder(tmp_path, photos)
     (folder_path / sorted(p.name for p in folder_path.iterdir())[1] / "bad.png").write_bytes(b"\x89PNG broken")
     folder = own_images.load_image_folder(folder_path, validation_fraction=0.25, batch_size=4)
+    assert capsys.readouterr().out == "", "loading a folder prints nothing (no 'Using N files')"
     labels = [int(y) for ds in (folder.train, folder.validation) for _, batch in ds for y in batch]
     assert len(labels) == sum(folder.counts.values())
     assert np.bincount(labels).tolist() == [folder.counts[name] for name in folder.class_names]
@@ -69,6 +70,18 @@ def test_load_splits_every_readable_image_once(tmp_path, tmp_cache, photos) -> N
     assert "skipped" in folder.summary() and "bad.png" in folder.summary()
     with pytest.raises(ValueError, match="validation_fraction"):
         own_images.load_image_folder(folder_path, validation_fraction=1.0)
+
+
+def test_split_is_per_class_seeded_and_complete() -> None:
+    images = {"a": [Path(f"a/{i}.jpg") for i in range(10)], "b": [Path(f"b/{i}.jpg") for i in range(3)],
+              "c": [Path("c/0.jpg")]}
+    train, validation = own_images.split_files(images, 0.2, seed=1)
+    assert {name: len(files) for name, files in validation.items()} == {"a": 2, "b": 1, "c": 0}
+    for name, files in images.items():
+        assert sorted(train[name] + validation[name]) == sorted(files)  # each file once
+        assert not set(train[name]) & set(validation[name])
+    assert own_images.split_files(images, 0.2, seed=1) == (train, validation)
+    assert own_images.split_files(images, 0.2, seed=2)[1]["a"] != validation["a"]
 
 
 def test_run_recipe_reports_both_stages(tmp_path, tmp_cache, photos) -> None:
