@@ -5,7 +5,9 @@ Three measures, each answering a slightly different question:
 - :func:`mmd2`: maximum mean discrepancy. Do two samples of feature vectors come from the
   same distribution? Zero in expectation if they do, larger the more they differ.
 - :func:`domain_classifier_accuracy`: can a linear classifier tell the two samples apart?
-  0.5 means not at all, 1.0 perfectly (a "proxy A-distance").
+  It is trained and scored on equally many vectors from each sample, so chance is one in two;
+  1 means perfectly. :func:`proxy_a_distance` turns its error into Ben-David et al.'s
+  proxy A-distance, ``2 (1 - 2 error)``: 0 at chance, 2 for samples that never overlap.
 - :func:`batchnorm_gap`: how far are a domain's activations from the statistics the
   network saw on ImageNet? Every BatchNormalization layer stores ImageNet's mean and
   variance of its inputs, so the source data is measured without a single ImageNet image.
@@ -71,17 +73,46 @@ def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float | None = None) -> float:
     )
 
 
+def balanced(x: np.ndarray, y: np.ndarray, seed: int = config.SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Draw (seeded, without replacement) as many vectors from the larger sample as the smaller has.
+
+    A classifier that tells two samples apart is only "at chance" at one in two when both are
+    equally large: with 550 vectors against 200, always answering "the larger one" is already
+    right 73 times in 100.
+    """
+    x, y = _check_samples(x, y)
+    n = min(len(x), len(y))
+    rng = np.random.default_rng(seed)
+    pick = lambda a: a if len(a) == n else a[np.sort(rng.choice(len(a), n, replace=False))]  # noqa: E731
+    return pick(x), pick(y)
+
+
 def domain_classifier_accuracy(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = config.SEED) -> float:
     """Cross-validated accuracy of a logistic regression telling sample ``x`` from sample ``y``.
 
-    Use samples of equal size, so that 0.5 is chance.
+    The larger sample is first subsampled to the size of the smaller (:func:`balanced`), so the
+    accuracy is 0.5 (chance) when the two samples come from one distribution, whatever their sizes.
     """
-    x, y = _check_samples(x, y)
+    x, y = balanced(x, y, seed)
     inputs = np.concatenate([x, y])
     domain = np.r_[np.zeros(len(x)), np.ones(len(y))]
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
     return float(cross_val_score(classifier, inputs, domain, cv=splits).mean())
+
+
+def proxy_a_distance(accuracy: float) -> float:
+    """Ben-David et al.'s proxy A-distance, ``2 (1 - 2 error)``, from a balanced domain classifier's accuracy.
+
+    0 when the classifier is at chance (error 0.5), 2 when it is always right. Negative values
+    (a classifier below chance, by noise) are clipped to 0.
+
+    Raises:
+        ValueError: For an accuracy outside [0, 1].
+    """
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"An accuracy lies in [0, 1], got {accuracy}.")
+    return max(0.0, 2 * (1 - 2 * (1 - float(accuracy))))
 
 
 def channel_moments(activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -260,3 +260,167 @@ def check_choice(answer: str | None, correct: str, options: list[str], hint: str
     if chosen not in [option.lower() for option in options]:
         return report(False, f"answer with one of {options}.")
     return report(chosen == correct.lower(), hint)
+
+
+def check_combined_remedies(history: Any, early_stopping: Any) -> Verdict:
+    """Chapter 08, exercise 3: one scratch CNN with augmentation, dropout 0.5 and early stopping.
+
+    Args:
+        history: What ``model.fit`` (chapter 08's ``run``) returned; ``history.model`` is the network.
+        early_stopping: The ``keras.callbacks.EarlyStopping`` passed to that ``fit``.
+    """
+    import keras
+
+    if not _attempted(history) or not _attempted(early_stopping):
+        return report(None, "")
+    model = getattr(history, "model", None)
+    if model is None or not hasattr(history, "history"):
+        return report(False, "pass what `run(...)` returned (a History object), not the model.")
+    layers, stack = [], list(model.layers)
+    while stack:  # the augmentation layers sit inside a nested Sequential
+        layer = stack.pop()
+        layers.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    augmenting = (keras.layers.RandomFlip, keras.layers.RandomRotation, keras.layers.RandomZoom)
+    if not any(isinstance(layer, augmenting) for layer in layers):
+        return report(False, "the network has no augmentation layer; look at small_cnn's extra_layers argument.")
+    if not any(isinstance(layer, keras.layers.Dropout) and np.isclose(layer.rate, 0.5) for layer in layers):
+        return report(False, "the network has no dropout of rate 0.5; look at small_cnn's arguments.")
+    if not isinstance(early_stopping, keras.callbacks.EarlyStopping):
+        return report(False, "early_stopping must be a keras.callbacks.EarlyStopping object.")
+    if early_stopping.monitor != "val_accuracy" or not early_stopping.restore_best_weights:
+        return report(False, "watch the validation accuracy, and make the callback put back the best epoch's "
+                             "weights (by default Keras keeps the last epoch's).")
+    if "val_accuracy" not in history.history:
+        return report(False, "train with validation data (run does), so early stopping has something to watch.")
+    if getattr(early_stopping, "model", None) is not model:
+        return report(False, "pass the callback to the fit that trained this network: callbacks=[...].")
+    return report(True, "")
+
+
+def check_hidden_head(model: Any, hidden_units: int, features: np.ndarray, labels: np.ndarray,
+                      minimum: float) -> Verdict:
+    """Chapter 04, exercise 2: a head with one hidden ``Dense(hidden_units, relu)`` layer that works.
+
+    Looks at the model's layers (a linear head, or a hidden layer of another width or activation,
+    is refused) and then at its accuracy on ``features``.
+    """
+    import keras
+
+    if not _attempted(model):
+        return report(None, "")
+    dense = [layer for layer in getattr(model, "layers", []) if isinstance(layer, keras.layers.Dense)]
+    hidden = dense[:-1]
+    if len(hidden) != 1:
+        return report(False, f"the head should have exactly one hidden Dense layer before the output; it has "
+                             f"{len(hidden)}. Try models.train_head(..., hidden_units={hidden_units}).")
+    layer = hidden[0]
+    if layer.units != hidden_units or layer.activation is not keras.activations.relu:
+        return report(False, f"the hidden layer should be Dense({hidden_units}, activation='relu'); it has "
+                             f"{layer.units} units and activation {layer.activation.__name__}.")
+    return check_head_accuracy(model, features, labels, minimum)
+
+
+def check_beats(answer: str | None, labels: np.ndarray, first: np.ndarray, second: np.ndarray) -> Verdict:
+    """"yes" when the first model beats the second significantly (McNemar, helpers.significance), else "no"."""
+    from helpers import significance
+
+    comparison = significance.compare(labels, first, second)
+    truth = "yes" if comparison.significant and comparison.difference > 0 else "no"
+    return check_choice(answer, truth, ["yes", "no"],
+                        "print significance.compare(...) for the two models and read its verdict: a higher "
+                        "accuracy is not a win unless the test says the difference is more than noise.")
+
+
+def check_size_rule(median_areas: Any, platelet_recall: float | None, train: Any, test: Any) -> Verdict:
+    """Chapter 10, exercise 3: how many platelets the size of a cell's box finds on its own.
+
+    Args:
+        median_areas: Median box area (height x width, pixels) of each class of ``train``,
+            in the order of ``class_names``.
+        platelet_recall: Recall on ``test`` of the rule "a platelet when the box area is below
+            the midpoint of the platelet and red-cell medians".
+        train, test: :class:`helpers.crops.BoxCrops` of the two splits (``box_sizes``, ``labels``).
+    """
+    if not _attempted(median_areas):
+        return report(None, "")
+    area = {name: crops.box_sizes[:, 0] * crops.box_sizes[:, 1] for name, crops in (("train", train), ("test", test))}
+    truth = np.array([np.median(area["train"][train.labels == k]) for k in range(len(train.class_names))])
+    answer = np.asarray(median_areas, dtype=float)
+    if answer.shape != truth.shape or not np.allclose(answer, truth, atol=0.5):
+        return report(False, "multiply each box's height by its width, then take the median over the training "
+                             "cells of each class, in the order of class_names.")
+    if not _attempted(platelet_recall):
+        return Verdict(False, "The medians are right. Now apply the rule to the test cells: platelet_recall is "
+                              "still None.")
+    platelet, red = train.class_names.index("Platelets"), train.class_names.index("RBC")
+    threshold = (truth[platelet] + truth[red]) / 2
+    recall = float(np.mean(area["test"][test.labels == platelet] < threshold))
+    return report(bool(np.isclose(float(platelet_recall), recall, atol=1e-6)),
+                  "recall divides the test platelets the rule calls platelets by all test platelets; the rule's "
+                  "threshold is halfway between the platelet and the red-cell median areas of the training cells.")
+
+
+def check_close_once_answered(answer: float | None, compute_truth: Any, hint: str,
+                              relative_tolerance: float) -> Verdict:
+    """Check ``answer`` against ``compute_truth()`` to a relative tolerance, computing it only once answered.
+
+    For a truth that costs a pass through a network: a cell a learner has not attempted yet
+    stays instant.
+    """
+    if not _attempted(answer):
+        return report(None, hint)
+    truth = float(compute_truth())
+    return report(bool(abs(float(answer) - truth) <= relative_tolerance * abs(truth)), hint)
+
+
+def check_dusk_mmd2(answer: float | None, splits: ImageSplits, reference: np.ndarray, bandwidth: float,
+                    photos: int, brightness: float) -> Verdict:
+    """Chapter 11, exercise 3: MMD² between ``reference`` and the first ``photos`` test photos darkened.
+
+    The truth: every pixel times ``brightness``, MobileNetV2 (ImageNet weights) pooled last-layer
+    features, :func:`helpers.domain_gap.mmd2` with ``bandwidth``. Two percent of slack covers
+    another batching or rounding of the darkened pixels.
+    """
+    def truth() -> float:
+        from helpers import domain_gap, features, models
+
+        darkened = splits.batches("test", 16, limit=photos).map(lambda x, y: (x * brightness, y))
+        target, _ = features.compute_features(models.build_backbone("mobilenet_v2"),
+                                              models.preprocess_for("mobilenet_v2"), darkened)
+        return domain_gap.mmd2(reference, target, bandwidth)
+
+    return check_close_once_answered(
+        answer, truth, "darken the first `PHOTOS` test photos (pixels times the brightness), take the pooled "
+        "last-layer features of MobileNetV2 with ImageNet weights, and pass them to domain_gap.mmd2 with the "
+        "reference and the same bandwidth.", relative_tolerance=0.02)
+
+
+FSDD_SPEAKER_CASES = {"0_jackson_0.wav": "jackson", "7_nicolas_49.wav": "nicolas", "9_yweweler_12.wav": "yweweler",
+                      "3_george_5.wav": "george", "5_theo_31.wav": "theo", "1_lucas_7.wav": "lucas"}
+"""Free Spoken Digit file names (``digit_speaker_index.wav``) and their speakers."""
+
+
+def check_speaker_parser(function: Any) -> Verdict:
+    """Chapter 12, exercise 3: ``function(filename)`` returns the speaker of a Free Spoken Digit file.
+
+    Accepts file names as ``str`` or as ``bytes`` (what ``tfds.as_numpy`` gives); a learner's
+    function may support either, so both are tried and either passing is enough.
+    """
+    if not _attempted(function):
+        return report(None, "")
+    for filename, speaker in FSDD_SPEAKER_CASES.items():
+        results = []
+        for given in (filename, filename.encode()):
+            try:
+                got = function(given)
+            except Exception as error:  # a learner's bug: report it, do not crash the check
+                results.append(f"raised {error!r}")
+                continue
+            results.append(got.decode() if isinstance(got, bytes) else got)
+        if results == [None, None]:  # the template's `return None`: nothing written yet
+            return report(None, "")
+        if speaker not in results:
+            return report(False, f"for {filename!r} expected {speaker!r}, got {results[0]!r}: split the name at "
+                                 "'_' and keep the middle part.")
+    return report(True, "")

@@ -85,3 +85,22 @@ def test_batchnorm_input_moments_match_the_maps_and_reject_other_layers():
     np.testing.assert_allclose(mean_square.numpy(), (maps**2).mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="'conv' is a Conv2D, not a BatchNormalization layer"):
         domain_gap.batchnorm_input_moments(model, ["conv"])
+
+
+def test_domain_classifier_is_at_chance_on_one_distribution_whatever_the_sizes():
+    # 550 against 200 vectors of one distribution: "always the larger sample" would score 0.73;
+    # balanced, the classifier is at chance.
+    same = domain_gap.domain_classifier_accuracy(_gauss(550, seed=1), _gauss(200, seed=2))
+    assert 0.4 < same < 0.6
+    x, y = domain_gap.balanced(_gauss(550, seed=1), _gauss(200, seed=2))
+    assert len(x) == len(y) == 200
+    assert len(np.unique(x, axis=0)) == 200  # drawn without replacement
+
+
+def test_proxy_a_distance_is_two_times_one_minus_twice_the_error():
+    assert domain_gap.proxy_a_distance(0.5) == 0.0
+    assert domain_gap.proxy_a_distance(1.0) == 2.0
+    assert domain_gap.proxy_a_distance(0.9) == pytest.approx(2 * (1 - 2 * 0.1))
+    assert domain_gap.proxy_a_distance(0.4) == 0.0  # below chance by noise: no distance
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        domain_gap.proxy_a_distance(1.5)
