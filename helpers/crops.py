@@ -99,6 +99,8 @@ class BoxCrops:
         sources: ``(n,)`` file name of the image each crop comes from.
         class_names: Label names, index = label.
         skipped_empty: Boxes dropped because they held no pixel.
+        box_sizes: ``(n, 2)`` height and width in pixels of each crop's box in its image
+            (without the margin), i.e. the cell's size before the crop was stretched to a square.
     """
 
     images: np.ndarray
@@ -106,6 +108,7 @@ class BoxCrops:
     sources: np.ndarray
     class_names: list[str]
     skipped_empty: int
+    box_sizes: np.ndarray
 
     @property
     def num_classes(self) -> int:
@@ -158,16 +161,22 @@ def load_box_crops(
     labels = np.array([row[2] for row in rows], np.int64)
     chosen = cap_per_class(labels, max_per_class, seed) if max_per_class else np.arange(len(rows))
     images = np.zeros((len(chosen), size, size, 3), np.uint8)
+    box_sizes = np.zeros((len(chosen), 2), np.int64)
     by_image: dict[int, list[int]] = {}
     for position, row in enumerate(chosen):
         by_image.setdefault(rows[row][0], []).append(position)
     for index, positions in by_image.items():  # decode each image once, crop all its chosen boxes
         image = tf.io.decode_jpeg(jpegs[index], channels=3).numpy()
-        images[positions] = crop_boxes(image, np.array([rows[chosen[p]][1] for p in positions]), size, margin)
+        boxes = np.array([rows[chosen[p]][1] for p in positions])
+        images[positions] = crop_boxes(image, boxes, size, margin)
+        for position, box in zip(positions, boxes):
+            top, left, bottom, right = box_to_pixels(box, *image.shape[:2])
+            box_sizes[position] = (bottom - top, right - left)
     return BoxCrops(
         images=images,
         labels=labels[chosen],
         sources=np.array([rows[row][3] for row in chosen]),
         class_names=list(class_names),
         skipped_empty=skipped,
+        box_sizes=box_sizes,
     )

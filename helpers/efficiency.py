@@ -100,7 +100,7 @@ def fit_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, seed
     """
     check_positive_int("steps", steps)
     batches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed).repeat().batch(batch_size)
-    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # the dataset shuffles
     return model
 
 
@@ -126,6 +126,9 @@ def measure_curve(
 
 Method = Callable[[np.ndarray, int], float]
 
+Predictions = dict[str, dict[tuple[int, int], np.ndarray]]
+"""``predictions[method][(per_class, seed)]`` is the predicted class of every test example."""
+
 
 def three_methods(
     scratch: keras.Model,
@@ -135,47 +138,91 @@ def three_methods(
     labels: Mapping[str, np.ndarray],
     steps: int,
     fine_tune_steps: int,
+    predictions: Predictions | None = None,
 ) -> dict[str, Method]:
-    """The three runs of a data-efficiency curve, for :func:`measure_curve`.
+    """The three runs of a data-efficiency curve, for :func:`measure_curve`: the same budget for each.
 
-    Each function restarts its compiled model from the state it has now, trains it on the
-    given training indices with :func:`fit_steps` and returns its accuracy on ``"test"``:
+    Each function restarts its compiled model from the state it has now, trains it for
+    ``steps`` steps in all on the given training indices (:func:`fit_steps`) and returns
+    its accuracy on ``"test"``:
 
-    - ``"scratch"``: ``scratch`` on ``inputs["scratch"]`` (small images), ``steps`` steps;
-    - ``"feature extraction"``: ``head`` on ``inputs["head"]`` (pooled features), ``steps`` steps;
+    - ``"scratch"``: ``scratch`` on ``inputs["scratch"]`` (small images);
+    - ``"feature extraction"``: ``head`` on ``inputs["head"]`` (pooled features): ``steps -
+      fine_tune_steps`` steps, then ``fine_tune_steps`` more on the same batches that
+      fine-tuning trains on;
     - ``"fine-tuning"``: ``fine_tuner`` (the top of a backbone followed by a ``Dense`` like
       ``head``'s) on ``inputs["fine_tuner"]`` (outputs below the top), starting from the
-      head that ``"feature extraction"`` just trained on the same indices (so call them in
-      this order, as :func:`measure_curve` does), ``fine_tune_steps`` steps.
+      head as ``"feature extraction"`` had it after ``steps - fine_tune_steps`` steps on the
+      same indices (so call them in this order, as :func:`measure_curve` does), for the last
+      ``fine_tune_steps`` steps.
+
+    The two transfer methods thus differ only in whether the top of the backbone may move
+    during the last ``fine_tune_steps`` steps.
 
     Args:
         scratch, head, fine_tuner: Compiled models, in their initial state.
         inputs: ``inputs[model][split]`` arrays for ``"train"`` and ``"test"``.
         labels: ``labels[split]`` integer classes.
-        steps, fine_tune_steps: Training steps of each run.
+        steps: Training steps of every run, whatever the method.
+        fine_tune_steps: How many of them fine-tuning trains with the top unfrozen.
+        predictions: If given, every run stores its predicted test classes in it, under
+            ``predictions[method][(per_class, seed)]`` (for paired tests such as
+            :func:`helpers.significance.compare`).
+
+    Raises:
+        ValueError: Missing inputs, or ``fine_tune_steps`` not below ``steps``.
     """
     for name in ("scratch", "head", "fine_tuner"):
         if name not in inputs or not {"train", "test"} <= set(inputs[name]):
             raise ValueError(f"inputs[{name!r}] needs 'train' and 'test' arrays.")
+    check_positive_int("steps", steps)
+    check_positive_int("fine_tune_steps", fine_tune_steps)
+    if fine_tune_steps >= steps:
+        raise ValueError(f"fine_tune_steps ({fine_tune_steps}) must be below steps ({steps}): fine-tuning starts "
+                         "from a head trained for the first steps - fine_tune_steps steps.")
     initial = {"scratch": scratch.get_weights(), "head": head.get_weights(), "top": fine_tuner.get_weights()[:-2]}
+    classes = len(np.unique(labels["train"]))
+    trained_head: list[np.ndarray] = []  # the head where fine-tuning starts
 
-    def run(model: keras.Model, weights: list[np.ndarray], key: str, indices: np.ndarray, seed: int, n: int) -> float:
-        restart(model, weights)
+    def score(name: str, model: keras.Model, key: str, indices: np.ndarray, seed: int) -> float:
+        predicted = np.argmax(model.predict(inputs[key]["test"], verbose=0), axis=-1)
+        if predictions is not None:
+            predictions.setdefault(name, {})[(len(indices) // classes, seed)] = predicted
+        return float(np.mean(predicted == labels["test"]))
+
+    def train(model: keras.Model, key: str, indices: np.ndarray, seed: int, n: int) -> None:
         fit_steps(model, inputs[key]["train"][indices], labels["train"][indices], n, seed)
-        return float(model.evaluate(inputs[key]["test"], labels["test"], verbose=0)[1])
 
-    return {
-        "scratch": lambda indices, seed: run(scratch, initial["scratch"], "scratch", indices, seed, steps),
-        "feature extraction": lambda indices, seed: run(head, initial["head"], "head", indices, seed, steps),
-        "fine-tuning": lambda indices, seed: run(
-            fine_tuner, initial["top"] + head.layers[-1].get_weights(), "fine_tuner", indices, seed, fine_tune_steps
-        ),
-    }
+    def from_scratch(indices: np.ndarray, seed: int) -> float:
+        restart(scratch, initial["scratch"])
+        train(scratch, "scratch", indices, seed, steps)
+        return score("scratch", scratch, "scratch", indices, seed)
+
+    def feature_extraction(indices: np.ndarray, seed: int) -> float:
+        restart(head, initial["head"])
+        train(head, "head", indices, seed, steps - fine_tune_steps)
+        trained_head[:] = head.layers[-1].get_weights()
+        train(head, "head", indices, seed, fine_tune_steps)  # the batches fine-tuning trains on
+        return score("feature extraction", head, "head", indices, seed)
+
+    def fine_tuning(indices: np.ndarray, seed: int) -> float:
+        if not trained_head:
+            raise RuntimeError("Run 'feature extraction' before 'fine-tuning': fine-tuning starts from its head.")
+        restart(fine_tuner, initial["top"] + trained_head)
+        train(fine_tuner, "fine_tuner", indices, seed, fine_tune_steps)
+        return score("fine-tuning", fine_tuner, "fine_tuner", indices, seed)
+
+    return {"scratch": from_scratch, "feature extraction": feature_extraction, "fine-tuning": fine_tuning}
 
 
 def mean_curve(curve: Curve) -> dict[str, dict[int, float]]:
     """Average the seeds: ``{method: {per_class: mean accuracy}}``."""
     return {name: {n: float(np.mean(scores)) for n, scores in by_size.items()} for name, by_size in curve.items()}
+
+
+def spread_curve(curve: Curve) -> dict[str, dict[int, float]]:
+    """Standard deviation over the seeds (0 where a size has one draw): ``{method: {per_class: sd}}``."""
+    return {name: {n: float(np.std(scores)) for n, scores in by_size.items()} for name, by_size in curve.items()}
 
 
 def early_stopping_epochs(validation: Sequence[float], patience: int, mode: str = "min") -> tuple[int, int]:

@@ -59,6 +59,14 @@ def test_white_cells_are_the_largest_crops_before_resizing(bccd_test):
     assert by_class["WBC"] > by_class["RBC"]
 
 
+def test_box_sizes_are_the_cells_pixel_sizes_before_stretching(bccd_test):
+    assert bccd_test.box_sizes.shape == (len(bccd_test.labels), 2) and bccd_test.box_sizes.min() >= 1
+    assert bccd_test.box_sizes[:, 0].max() <= 480 and bccd_test.box_sizes[:, 1].max() <= 640  # BCCD is 640x480
+    area = bccd_test.box_sizes.prod(axis=1)
+    median = {name: np.median(area[bccd_test.labels == k]) for k, name in enumerate(bccd_test.class_names)}
+    assert median["Platelets"] < median["RBC"] < median["WBC"]  # the size a square crop hides
+
+
 def test_unknown_split_names_the_real_ones():
     with pytest.raises(ValueError, match=r"bccd has no split 'valid'; choose one of \['test', 'train', 'validation'\]"):
         crops.load_box_crops("bccd", "valid")

@@ -110,7 +110,7 @@ def test_small_cnn_takes_pixels_and_gives_logits():
     assert isinstance(flip.layers[0], keras.layers.RandomFlip)
 
 
-def test_three_methods_train_each_model_and_fine_tune_from_the_trained_head():
+def _three_methods_setup(steps=50, fine_tune_steps=20):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     labels = {"train": np.repeat([0, 1], 20), "test": np.repeat([0, 1], 10)}
@@ -121,21 +121,58 @@ def test_three_methods_train_each_model_and_fine_tune_from_the_trained_head():
         "head": pooled,
         "fine_tuner": pooled,  # the top below is the identity: the fine-tuner sees what the head sees
     }
-    scratch = models.compile_classifier(models.small_cnn(8, 2, filters=(4,)))
-    head = models.compile_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), learning_rate=0.1)
+    scratch = models.compile_classifier(models.small_cnn(8, 2, filters=(4,)), steps_per_execution=1)
+    head = models.compile_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), learning_rate=0.1,
+                                     steps_per_execution=1)
     top = keras.layers.Dense(4, kernel_initializer="identity", trainable=False)
     source = keras.Input((4,))
-    fine_tuner = models.compile_classifier(keras.Model(source, keras.layers.Dense(2)(top(source))), learning_rate=0.0)
-    methods = efficiency.three_methods(scratch, head, fine_tuner, inputs, labels, steps=30, fine_tune_steps=2)
+    fine_tuner = models.compile_classifier(keras.Model(source, keras.layers.Dense(2)(top(source))), learning_rate=0.0,
+                                           steps_per_execution=1)
+    predictions = {}
+    methods = efficiency.three_methods(scratch, head, fine_tuner, inputs, labels, steps=steps,
+                                       fine_tune_steps=fine_tune_steps, predictions=predictions)
+    return methods, (scratch, head, fine_tuner), inputs, labels, predictions
+
+
+def test_three_methods_give_both_transfer_arms_the_same_budget():
+    steps, extra = 50, 20
+    methods, (scratch, head, fine_tuner), inputs, labels, predictions = _three_methods_setup(steps, extra)
     assert list(methods) == ["scratch", "feature extraction", "fine-tuning"]
+    initial_head = head.get_weights()
     indices = np.arange(40)
-    assert 0.0 <= methods["scratch"](indices, 0) <= 1.0
+    scratch_accuracy = methods["scratch"](indices, 0)
+    assert int(scratch.optimizer.iterations.numpy()) == steps
+    # the returned figure is the trained model's accuracy on the test split, and its predictions are kept
+    recomputed = np.argmax(scratch.predict(inputs["scratch"]["test"], verbose=0), axis=-1)
+    np.testing.assert_array_equal(predictions["scratch"][(20, 0)], recomputed)
+    assert scratch_accuracy == pytest.approx(np.mean(recomputed == labels["test"]))
     assert methods["feature extraction"](indices, 0) == 1.0  # the first feature is the label
-    assert methods["fine-tuning"](indices, 0) == 1.0  # learning rate 0: exactly the trained head
-    for a, b in zip(fine_tuner.layers[-1].get_weights(), head.layers[-1].get_weights()):
-        np.testing.assert_array_equal(a, b)
+    assert int(head.optimizer.iterations.numpy()) == steps  # the same budget as scratch
+    final_head = head.get_weights()
+    assert methods["fine-tuning"](indices, 0) == 1.0
+    assert int(fine_tuner.optimizer.iterations.numpy()) == extra
+    # learning rate 0: the fine-tuner holds exactly the head as it was after steps - extra steps, not after all
+    efficiency.restart(head, initial_head)
+    after_steps = efficiency.fit_steps(head, inputs["head"]["train"], labels["train"], steps - extra, 0).get_weights()
+    assert not np.allclose(after_steps[0], final_head[0])  # the extra steps did move the head
+    for a, b in zip(fine_tuner.layers[-1].get_weights(), after_steps):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert set(predictions) == {"scratch", "feature extraction", "fine-tuning"}
+
+
+def test_three_methods_check_their_inputs_and_order():
+    methods, (scratch, head, fine_tuner), inputs, labels, _ = _three_methods_setup()
+    with pytest.raises(RuntimeError, match="Run 'feature extraction' before 'fine-tuning'"):
+        methods["fine-tuning"](np.arange(40), 0)
     with pytest.raises(ValueError, match=r"inputs\['head'\] needs 'train' and 'test' arrays"):
-        efficiency.three_methods(scratch, head, fine_tuner, {**inputs, "head": {"train": 1}}, labels, 1, 1)
+        efficiency.three_methods(scratch, head, fine_tuner, {**inputs, "head": {"train": 1}}, labels, 2, 1)
+    with pytest.raises(ValueError, match=r"fine_tune_steps \(40\) must be below steps \(40\)"):
+        efficiency.three_methods(scratch, head, fine_tuner, inputs, labels, 40, 40)
+
+
+def test_spread_curve_is_the_standard_deviation_over_draws():
+    curve = {"m": {5: [0.5, 0.7], 20: [0.9]}}
+    assert efficiency.spread_curve(curve) == {"m": {5: pytest.approx(0.1), 20: 0.0}}
 
 
 def test_compile_classifier_uses_logits_and_accuracy():
