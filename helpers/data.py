@@ -241,6 +241,30 @@ class ImageSplits:
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def _quiet_deprecations():  # noqa: ANN202
+    """Silence TensorFlow's deprecation notices that tfds triggers inside its reader (not our calls)."""
+    from tensorflow.python.util import deprecation  # the context manager TF's own tests use
+
+    return deprecation.silence()
+
+
+def _examples_and_ids(builder: tfds.core.DatasetBuilder) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """``(jpeg_bytes, label)`` pairs of the ``train`` split and, in the same order, their tfds ids."""
+    full = builder.as_dataset(
+        split="train",
+        as_supervised=True,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(add_tfds_id=True, try_autocache=False),
+    )
+    # as_supervised drops tfds_id, so read it from a parallel, identically ordered copy.
+    ids = builder.as_dataset(
+        split="train",
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(add_tfds_id=True, try_autocache=False),
+    ).map(lambda example: example["tfds_id"])
+    return full, ids
+
+
 def load_image_splits(
     name: str = "tf_flowers",
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
@@ -266,18 +290,8 @@ def load_image_splits(
     fractions = check_split_fractions(fractions)
     check_positive(image_size=image_size)
     builder = prepared_builder(name)
-    full = builder.as_dataset(
-        split="train",
-        as_supervised=True,
-        decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(add_tfds_id=True, try_autocache=False),
-    )
-    # as_supervised drops tfds_id, so read it from a parallel, identically ordered copy.
-    ids = builder.as_dataset(
-        split="train",
-        decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(add_tfds_id=True, try_autocache=False),
-    ).map(lambda example: example["tfds_id"])
+    with _quiet_deprecations():
+        full, ids = _examples_and_ids(builder)
     bucketed = tf.data.Dataset.zip(ids, full).map(
         lambda tfds_id, pair: (
             tf.strings.to_hash_bucket_strong(tfds_id, _BUCKETS, key=[seed, 0]),

@@ -140,3 +140,16 @@ def test_batches_know_their_length(flowers):
     assert int(flowers.batches("train", batch_size=16, limit=40, shuffle=True, cache=True).cardinality()) == 3
     assert int(flowers.batches("test", batch_size=4, indices=[5, 1, 9]).cardinality()) == 1
     assert len(list(flowers.batches("test", batch_size=4, indices=[5, 1, 9]))) == 1  # the promise holds
+
+
+def test_loading_prints_no_deprecation_notice():
+    """tfds calls a deprecated TensorFlow function in its reader; a learner should not see that notice."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from helpers import data; data.load_image_splits('tf_flowers')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr
+    assert "deprecated" not in done.stderr + done.stdout

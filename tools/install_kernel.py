@@ -1,0 +1,46 @@
+"""Install the course's Jupyter kernel into this environment (``make setup`` and Binder run it).
+
+The kernel is the environment's own Python with two quiet defaults, so a learner's cells show
+what the course prints and not TensorFlow's start-up chatter:
+
+* ``TF_CPP_MIN_LOG_LEVEL=2``: TensorFlow's C++ code logs only errors.
+* ``--IPKernelApp.capture_fd_output=False``: what native code writes straight to the process's
+  stdout/stderr (oneDNN and CUDA probes, absl's "log messages before InitializeLog") goes to the
+  terminal that started Jupyter, not into the notebook. Python's own prints and warnings still
+  reach the cell.
+
+Usage: ``python tools/install_kernel.py`` (writes ``<sys.prefix>/share/jupyter/kernels/python3``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+QUIET_ARGS = ["--IPKernelApp.capture_fd_output=False"]
+
+
+def kernel_spec(python: str = sys.executable) -> dict:
+    """The kernel.json of the course's kernel for the interpreter ``python``."""
+    return {
+        "argv": [python, "-m", "ipykernel_launcher", *QUIET_ARGS, "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "env": QUIET_ENV,
+        "metadata": {"debugger": True},
+    }
+
+
+def install(prefix: Path = Path(sys.prefix)) -> Path:
+    """Write the spec as the environment's ``python3`` kernel; return the file's path."""
+    folder = prefix / "share" / "jupyter" / "kernels" / "python3"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kernel.json"
+    path.write_text(json.dumps(kernel_spec(), indent=1) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(f"installed {install()}")
