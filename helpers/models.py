@@ -342,27 +342,26 @@ def split_at(base: keras.Model, first_top_layer: str) -> tuple[keras.Model, kera
 
     Args:
         base: A functional backbone, e.g. from :func:`build_backbone`.
-        first_top_layer: The first layer of the top. From there to the output the
-            layers must form a plain chain (no skip connection crosses the cut).
+        first_top_layer: The first layer of the top. Exactly one tensor may cross the cut:
+            that layer's input. Skip connections *inside* the top are fine (MobileNetV2 can be
+            cut at the start of any block, ``block_N_expand``), but not one that jumps over the
+            cut from below (inside a block, e.g. ``block_15_depthwise``).
 
     Raises:
-        ValueError: Unknown layer, or a skip connection from below the cut.
+        ValueError: Unknown layer, a layer with several inputs, or a skip connection from below
+            the cut.
     """
     names = [layer.name for layer in base.layers]
     if first_top_layer not in names:
         raise ValueError(f"{base.name} has no layer {first_top_layer!r}.")
-    start = names.index(first_top_layer)
-    chain = base.layers[start:]
-    for previous, layer in zip(chain, chain[1:]):
-        if layer.input is not previous.output:
-            raise ValueError(
-                f"{layer.name} does not take its input from {previous.name} alone: a skip connection "
-                f"crosses the cut at {first_top_layer!r}. Cut at the start of a block without one "
-                "(in MobileNetV2, block_16_expand or Conv_1)."
-            )
-    bottom = keras.Model(base.input, chain[0].input, name=f"{base.name}_bottom")
-    top_input = keras.Input(tuple(chain[0].input.shape[1:]))
-    x = top_input
-    for layer in chain:
-        x = layer(x)
-    return bottom, keras.Model(top_input, x, name=f"{base.name}_top")
+    cut = base.get_layer(first_top_layer).input
+    if isinstance(cut, (list, tuple)):
+        raise ValueError(f"{first_top_layer!r} takes several inputs; cut at a layer with one input.")
+    try:
+        top = keras.Model(cut, base.output, name=f"{base.name}_top")
+    except ValueError:  # the output also needs a tensor from below the cut
+        raise ValueError(
+            f"A skip connection crosses the cut at {first_top_layer!r}: a layer above it also reads a "
+            "tensor from below. Cut at the start of a block (in MobileNetV2, block_N_expand or Conv_1)."
+        ) from None
+    return keras.Model(base.input, cut, name=f"{base.name}_bottom"), top

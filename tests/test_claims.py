@@ -26,3 +26,16 @@ def test_a_claim_error_is_an_assertion_error():
 def test_a_claim_needs_words():
     with pytest.raises(ValueError, match="statement"):
         claims.check("  ", True)
+
+
+def test_a_timing_claim_is_checked_on_a_cpu_and_only_reported_on_a_gpu(capsys, monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    claims.check_on_cpu("caching is faster", True, speedup=93.0)
+    assert capsys.readouterr().out == "✓ on this CPU, caching is faster (speedup=93)\n"
+    with pytest.raises(claims.ClaimError, match="speedup=3"):
+        claims.check_on_cpu("caching is faster", False, speedup=3.0)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    claims.check_on_cpu("caching is faster", False, speedup=3.0)
+    assert capsys.readouterr().out.startswith("– not checked on a GPU")

@@ -98,9 +98,15 @@ def test_split_at_reproduces_the_whole_network() -> None:
     images = np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype("float32")
     assert bottom.output_shape == (None, 7, 7, 160) and top.output_shape == base.output_shape
     assert np.allclose(top(bottom(images)).numpy(), base(images).numpy(), atol=1e-5)
-    assert top.layers[1] is base.get_layer("block_16_expand")  # shared, not copied
+    assert base.get_layer("block_16_expand") in top.layers  # shared, not copied
+    # A cut at the start of a block with a residual connection inside the top works too.
+    bottom, top = models.split_at(base, "block_14_expand")
+    assert bottom.output_shape == (None, 7, 7, 160) and "block_15_add" in [layer.name for layer in top.layers]
+    assert np.allclose(top(bottom(images)).numpy(), base(images).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="skip connection crosses the cut"):
-        models.split_at(base, "block_15_expand")
+        models.split_at(base, "block_15_depthwise")  # block_15_add still needs block_14's output
+    with pytest.raises(ValueError, match="several inputs"):
+        models.split_at(base, "block_15_add")
     with pytest.raises(ValueError, match="has no layer"):
         models.split_at(base, "block_99")
 
