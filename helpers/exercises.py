@@ -60,19 +60,6 @@ def check_class_count(answer: int | None, splits: ImageSplits, split: str, class
     )
 
 
-def check_names_in_imagenet(answer: set[str] | list[str] | None, our_classes: list[str],
-                            imagenet_classes: list[str]) -> Verdict:
-    """Check which of ``our_classes`` are also ImageNet class names (exact match)."""
-    if not _attempted(answer):
-        return report(None, "")
-    truth = {name for name in our_classes if name in set(imagenet_classes)}
-    return report(
-        {str(a) for a in answer} == truth,
-        "compare the two lists of names with a set intersection; ImageNet writes its "
-        "names in lower case with underscores.",
-    )
-
-
 def check_close(answer: float | np.ndarray | None, truth: float | np.ndarray,
                 hint: str, tolerance: float = 1e-6) -> Verdict:
     """Check a numeric answer (scalar or array) against ``truth`` to ``tolerance``."""
@@ -133,23 +120,6 @@ def check_conv1d(function: Any) -> Verdict:
                 "y[i] = sum_m x[i + m] * w[m]; no kernel flip (that is cross-correlation).",
             )
     return report(True, "")
-
-
-def check_cross_entropy_value(answer: float | None) -> Verdict:
-    """Cross-entropy of one example of class 2 predicted as p = [0.1, 0.2, 0.7]."""
-    return check_close(
-        answer, -np.log(0.7),
-        "only the probability of the true class counts: L = -log p[true class] (natural log).",
-        tolerance=1e-4,
-    )
-
-
-def check_binary_cross_entropy_value(answer: float | None) -> Verdict:
-    """Binary cross-entropy of one example with label 0 predicted as p = 0.9."""
-    return check_close(
-        answer, -np.log(0.1), "with y = 0 only the second term remains: -(1 - y) log(1 - p).",
-        tolerance=1e-4,
-    )
 
 
 def check_log_softmax(function: Any) -> Verdict:
@@ -223,32 +193,6 @@ def check_unfrozen_parameter_count(answer: int | None, model: Any, base: Any, fi
         int(answer) == truth,
         f"call models.unfreeze_top_layers(base, {first_trainable!r}) first, then add up the sizes "
         "of model.trainable_weights (the head counts too; BatchNormalization does not).",
-    )
-
-
-def check_flatten_head_parameters(answer: int | None) -> Verdict:
-    """Parameters of ``Flatten -> Dense(256) -> Dense(5)`` on VGG16's 7 x 7 x 512 maps."""
-    if not _attempted(answer):
-        return report(None, "")
-    return report(
-        int(answer) == (7 * 7 * 512 + 1) * 256 + (256 + 1) * 5,
-        "Flatten gives 7 * 7 * 512 inputs to Dense(256); each Dense layer has "
-        "(inputs + 1) * outputs parameters.",
-    )
-
-
-def check_optimizer(optimizer: Any, name: str, learning_rate: float) -> Verdict:
-    """Check a Keras optimizer's class name and learning rate."""
-    if not _attempted(optimizer):
-        return report(None, "")
-    if not hasattr(optimizer, "learning_rate"):
-        return report(False, "build an optimizer object, e.g. keras.optimizers.Adam(...).")
-    same_name = type(optimizer).__name__.lower() == name.lower()
-    rate = float(np.asarray(optimizer.learning_rate))
-    return report(
-        same_name and bool(np.isclose(rate, learning_rate)),
-        f"use keras.optimizers.{name.capitalize()} with learning_rate={learning_rate:g} "
-        "(Keras 3 has no `lr` argument).",
     )
 
 
@@ -424,3 +368,86 @@ def check_speaker_parser(function: Any) -> Verdict:
             return report(False, f"for {filename!r} expected {speaker!r}, got {results[0]!r}: split the name at "
                                  "'_' and keep the middle part.")
     return report(True, "")
+
+
+def check_top5_count(answer: int | None, probabilities: np.ndarray, labels: np.ndarray, class_names: list[str],
+                     imagenet_names: list[str], class_name: str = "daisy") -> Verdict:
+    """Chapter 00, exercise 2: photos of ``class_name`` whose top-5 ImageNet answers include that name.
+
+    Args:
+        probabilities: ImageNet probabilities, one row of 1000 per photo.
+        labels: The photos' flower labels, indices into ``class_names``.
+        imagenet_names: ImageNet's 1000 class names, in output order (``class_name`` must be one).
+    """
+    if not _attempted(answer):
+        return report(None, "")
+    target = imagenet_names.index(class_name)
+    rows = np.asarray(probabilities)[np.asarray(labels) == class_names.index(class_name)]
+    truth = sum(target in row.argsort()[-5:] for row in rows)  # as decode_predictions ranks them
+    return report(
+        int(answer) == truth,
+        f"decode_predictions(probabilities, top=5) gives five guesses per photo; keep only the {class_name} "
+        f"photos (compare labels with class_names.index({class_name!r})) and count those whose five names "
+        f"include {class_name!r}.",
+    )
+
+
+def check_true_class_loss(answer: float | None) -> Verdict:
+    """Chapter 02, exercise 1, with a hint that points to the idea: class 2 predicted as [0.1, 0.2, 0.7]."""
+    return check_close(
+        answer, -np.log(0.7),
+        "with a one-hot label, all terms of the sum over classes but one are multiplied by zero: which one is "
+        "left? Keras, and this chapter, use the natural logarithm.",
+        tolerance=1e-4,
+    )
+
+
+def check_label_zero_loss(answer: float | None) -> Verdict:
+    """Chapter 02, exercise 2, with a hint that points to the idea: label 0 predicted as p = 0.9."""
+    return check_close(
+        answer, -np.log(0.1),
+        "with the label y = 0, which of the two terms in the brackets is multiplied by zero, and which "
+        "probability does the other one use?",
+        tolerance=1e-4,
+    )
+
+
+def check_legacy_decay_optimizer(optimizer: Any, learning_rate: float = 0.01, decay: float = 1e-6,
+                                 momentum: float = 0.9) -> Verdict:
+    """Chapter 06, exercise 2: Keras 3's equivalent of Keras 2's ``SGD(lr, decay=..., momentum=...)``.
+
+    Keras 2 divided the learning rate by ``1 + decay * iterations``; Keras 3 ignores ``decay``
+    (with a warning), so the optimizer needs a learning-rate schedule with that effect.
+    """
+    import keras
+
+    if not _attempted(optimizer):
+        return report(None, "")
+    if not isinstance(optimizer, keras.optimizers.SGD):
+        return report(False, "the recipe's optimizer is keras.optimizers.SGD.")
+    if not np.isclose(float(optimizer.momentum), momentum):
+        return report(False, f"keep the recipe's momentum of {momentum:g}.")
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        return report(False, "a fixed learning rate does not decay, and the decay argument is ignored: give "
+                             "learning_rate one of the schedules in keras.optimizers.schedules.")
+    for step in (0, 1_000, 1_000_000, 10_000_000):
+        expected = learning_rate / (1 + decay * step)
+        if not np.isclose(float(schedule(step)), expected, rtol=1e-4):
+            return report(False, f"at step {step:,} your schedule gives {float(schedule(step)):.6g}; Keras 2's "
+                                 f"decay gave {expected:.6g}: compare its formula with the schedule's documentation.")
+    return report(True, "")
+
+
+def check_flatten_head_at_size(answer: int | None, image_size: int = 160, num_classes: int = 5) -> Verdict:
+    """Chapter 06, exercise 1: parameters of ``Flatten -> Dense(256) -> Dense(num_classes)`` on VGG16
+    built for ``image_size`` x ``image_size`` inputs (five 2 x 2 poolings: maps of image_size // 32)."""
+    if not _attempted(answer):
+        return report(None, "")
+    side = image_size // 2**5
+    truth = (side * side * 512 + 1) * 256 + (256 + 1) * num_classes
+    return report(
+        int(answer) == truth,
+        f"Flatten passes every position of every channel on to Dense(256): how many positions are left of "
+        f"{image_size} x {image_size} pixels after VGG16's five poolings? Count the biases too.",
+    )
