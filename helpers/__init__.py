@@ -24,6 +24,7 @@ __all__ = [
     "loss_checks",
     "models",
     "own_images",
+    "photos",
     "plots",
     "prepare_offline",
     "results",
