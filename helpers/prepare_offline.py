@@ -74,6 +74,7 @@ ASSETS: tuple[Asset, ...] = (
     Asset("vgg16", "weights", _BUILD.format("vgg16"), "06 (falls back to mobilenet_v2 without it)"),
     Asset("tf_flowers", "dataset", _FETCH.format("tf_flowers"), "00-07, 09", _VERIFY.format("tf_flowers")),
     Asset("bccd", "dataset", _FETCH.format("bccd"), "03", _VERIFY.format("bccd")),
+    Asset("spoken_digit", "dataset", _FETCH.format("spoken_digit"), "12", _VERIFY.format("spoken_digit")),
 )
 """Everything the notebooks load, in the order the kit fetches it."""
 

@@ -50,12 +50,55 @@ def test_readme_and_ci_use_the_two_commands():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def _requirement_names(package: str) -> set[str]:
+    """Names of the installed ``package``'s declared dependencies, extras left out."""
+    from importlib import metadata
+
+    names = set()
+    for requirement in metadata.requires(package) or []:
+        if "extra ==" not in requirement:
+            names.add(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
 def test_binder_pins_the_same_packages_with_cpu_only_tensorflow():
     binder = _requirements(ROOT / "binder" / "requirements.txt")
     expected = dict(_requirements())
     expected["tensorflow-cpu"] = expected.pop("tensorflow")
-    expected.pop("keras-hub")  # its tensorflow-text pulls the full TensorFlow: chapter 12 skips its text part
-    assert binder == expected
+    expected.pop("keras-hub")  # postBuild installs it without dependencies (next test)
+    assert {name: binder[name] for name in expected if name in binder} == expected
+    assert set(expected) <= set(binder)
+    # What binder pins beyond requirements.txt is exactly what keras-hub needs besides tensorflow-text,
+    # minus what TensorFlow brings anyway.
+    extra = set(binder) - set(expected)
+    needed = _requirement_names("keras-hub") - {"tensorflow-text"} - _requirement_names("tensorflow") - set(expected)
+    assert extra == needed
+
+
+def test_binder_installs_keras_hub_and_the_nodeps_wheels_without_dependencies():
+    from importlib import metadata
+
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    pins = _requirements()
+    line = next(ln for ln in post_build.splitlines() if "keras-hub==" in ln)
+    assert line.split()[3:5] == ["install", "--no-deps"]
+    assert f"keras-hub=={pins['keras-hub']}" in line.split()
+    assert f"tensorflow-text=={metadata.version('tensorflow-text')}" in line.split()
+    assert "tensorflow" in _requirement_names("tensorflow-text")  # why --no-deps: it asks for the full build
+    assert "python -m pip install --no-deps -r requirements-nodeps.txt" in post_build
+
+
+def test_nodeps_wheels_are_pinned_and_installed_without_dependencies_everywhere():
+    nodeps = _requirements(ROOT / "requirements-nodeps.txt")
+    assert nodeps and all(re.fullmatch(r"[0-9][0-9A-Za-z.]*", v) for v in nodeps.values())
+    assert not set(nodeps) & set(_requirements()), "a package is either installed with its dependencies or without"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install --quiet --no-deps -r requirements-nodeps.txt" in makefile
+    assert "pip install --no-deps -r requirements-nodeps.txt" in (ROOT / "environment.yml").read_text()
+    from importlib import metadata
+
+    for name, version in nodeps.items():
+        assert metadata.version(name) == version, f"{name} {metadata.version(name)} installed, {version} pinned"
 
 
 def test_binder_scripts_stop_on_errors_and_use_the_prefetched_data():

@@ -31,8 +31,13 @@ def test_colab_badge_opens_this_notebook(path) -> None:
     assert title.startswith("# ") and "[![Open in Colab]" in title.split("\n")[2]
 
 
-def test_setup_cell_does_nothing_outside_colab(monkeypatch) -> None:
-    python = TransformerManager().transform_cell(launch_links.setup_source())
+@pytest.mark.parametrize("name, extra", [
+    ("04_feature_extraction.ipynb", []),
+    ("12_beyond_images.ipynb", ["%pip install --quiet onnx safetensors keras-hub",
+                                "%pip install --quiet --no-deps -r /content/course/requirements-nodeps.txt"]),
+])
+def test_setup_cell_does_nothing_outside_colab(monkeypatch, name, extra) -> None:
+    python = TransformerManager().transform_cell(launch_links.setup_source(Path(name)))
     calls = []
 
     class FakeShell:
@@ -48,7 +53,8 @@ def test_setup_cell_does_nothing_outside_colab(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "google.colab", object())
     exec(python, {"get_ipython": FakeShell})  # noqa: S102
     assert calls[0].startswith("git clone --quiet --depth 1 https://github.com/")
-    assert calls[1:] == ["%pip install --quiet importlib_resources", "%cd /content/course/notebooks"]
+    assert [call.split("  #")[0] for call in calls[1:]] == [
+        "%pip install --quiet importlib_resources", *extra, "%cd /content/course/notebooks"]
     assert sys.path[0] == "/content/course"
     sys.path.remove("/content/course")
 

