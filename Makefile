@@ -1,6 +1,7 @@
 # Transfer Learning, Hands-On: two commands do everything.
 #   make lab    set up .venv (first time only) and open the course in JupyterLab
 #   make test   set up .venv (first time only), run the unit tests and every notebook
+#   make book   execute every notebook (reusing unchanged ones) and build the website in book/_build/html
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Notebooks whose outputs are stored and compared strictly by nbval (deterministic math).
 STRICT_NOTEBOOKS := $(wildcard notebooks/01_*.ipynb notebooks/02_*.ipynb)
 
-.PHONY: setup lab test unit notebooks strip outputs bench clean
+.PHONY: setup lab test unit notebooks strip outputs bench clean book
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml tools/install_kernel.py
 	@test -n "$(PYTHON)" || { echo "Python 3.10, 3.11 or 3.12 is needed (TensorFlow 2.21 supports these); install one, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
@@ -35,7 +36,16 @@ setup: $(STAMP) ## create .venv and install the pinned packages (once)
 lab: setup ## open the course in JupyterLab
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
 
-test: setup ## unit tests, then every notebook under nbval
+# The website's packages (requirements-book.txt), on top of the course's; the tests build a small book.
+BOOK_STAMP := $(VENV)/.book-installed
+$(BOOK_STAMP): $(STAMP) requirements-book.txt
+	$(BIN)/python -m pip install --quiet -r requirements-book.txt
+	@touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP) ## execute every notebook once (cached) and build the website: book/_build/html/index.html
+	$(BIN)/python book/build.py $(BOOK_ARGS)
+
+test: setup $(BOOK_STAMP) ## unit tests, then every notebook under nbval
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: setup ## only the unit tests (fast)

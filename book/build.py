@@ -1,0 +1,350 @@
+"""Build the course as a website: every notebook executed once, rendered with its outputs.
+
+Why: the notebooks are stored without outputs (clean diffs, strict comparison by nbval), so
+someone reading them on the web sees only code. This script runs each chapter in the course's
+own kernel, keeps the executed copy, and renders the copies with Sphinx + MyST-NB
+(``book/conf.py``) into a static site: a landing page made from the README's course map, one
+page per chapter with its plots, tables and printed figures, MathJax served from the site
+itself (no CDN), a sidebar in chapter order and Sphinx's search.
+
+* Execution uses the interpreter running this script (``make book`` runs ``.venv/bin/python``)
+  and the kernel ``make setup`` installed there (``tools/install_kernel.py``), with ``notebooks/``
+  as working directory and the offline variables of the caller (``KERAS_HOME``, ``TFDS_DATA_DIR``),
+  as ``make test`` does. One difference: figures must be kept, so the kernel uses Jupyter's inline
+  plotting backend even where ``MPLBACKEND=Agg`` is set for the tests.
+* An executed copy is reused while its key holds: a hash of the notebook, every file in
+  ``helpers/`` and the pinned requirements. Change any of them and that chapter runs again.
+* Each page says when, in how long and on what its chapter was executed (date, CPU cores,
+  versions, offline or online), since every figure on it was measured then.
+
+Usage::
+
+    python book/build.py                 # every chapter -> book/_build/html/index.html
+    python book/build.py --only 00 01    # a small book (chapters whose name starts so)
+    python book/build.py --out /tmp/b    # another output folder (executed/, src/, html/)
+    python book/build.py --rerun         # ignore the executed copies
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+DEFAULT_OUT = ROOT / "book" / "_build"
+KEYED_FILES = ("requirements.txt", "requirements-nodeps.txt")
+"""Besides the notebook and helpers/, files whose change makes a chapter run again."""
+CELL_TIMEOUT_S = 1800
+DOWNLOAD_HOST = "storage.googleapis.com"
+"""Where Keras and TensorFlow Datasets download from: reachable means the build ran online."""
+
+sys.path.insert(0, str(ROOT / "tools"))
+import launch_links  # noqa: E402  (the Colab and Binder addresses)
+
+
+class BookError(RuntimeError):
+    """A build that cannot go on; the message says what to do."""
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def cache_key(notebook: Path, root: Path = ROOT) -> str:
+    """Hash of what an executed copy depends on: the notebook, helpers/ and the pins."""
+    digest = hashlib.sha256()
+    files = [notebook, *sorted((root / "helpers").rglob("*.py"))]
+    files += [root / name for name in KEYED_FILES if (root / name).exists()]
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _online(host: str = DOWNLOAD_HOST, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_record() -> dict[str, str]:
+    """What an execution ran on: CPU, versions, and whether the downloads came from the network."""
+    online = _online()
+    return {
+        "cpu_cores": str(os.cpu_count()),
+        "machine": platform.machine(),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "tensorflow": _version("tensorflow"),
+        "keras": _version("keras"),
+        "tensorflow_datasets": _version("tensorflow-datasets"),
+        "network": "online" if online else "offline",
+        "keras_home": os.environ.get("KERAS_HOME", "~/.keras (default)"),
+        "tfds_data_dir": os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets (default)"),
+    }
+
+
+def _kernel_manager():  # type: ignore[no-untyped-def]
+    """The course's kernel of *this* environment (not one a user folder might shadow)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    kernels = Path(sys.prefix) / "share" / "jupyter" / "kernels"
+    if not (kernels / "python3" / "kernel.json").exists():
+        raise BookError(f"No course kernel in {kernels}: run `make setup` (or python tools/install_kernel.py).")
+    specs = KernelSpecManager(kernel_dirs=[str(kernels)])
+    return KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+
+
+def execute(notebook: Path, target: Path, key: str, record: dict[str, str]) -> float:
+    """Run ``notebook`` in the course's kernel with cwd notebooks/, write it to ``target``."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(notebook, as_version=4)
+    # Keep the figures: the tests' MPLBACKEND=Agg would make plt.show() draw nothing.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # as conftest.py: lower peak memory
+    kernel = _kernel_manager()
+    client = NotebookClient(nb, km=kernel, timeout=CELL_TIMEOUT_S,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log = target.with_suffix(".log")  # the kernel's own terminal output (TensorFlow's start-up lines)
+    started_at = dt.datetime.now(dt.timezone.utc)
+    start = time.monotonic()
+    try:
+        with log.open("w") as terminal:
+            client.execute(stdout=terminal, stderr=terminal)
+    except CellExecutionError as error:
+        raise BookError(f"{notebook.name} failed while executing; fix it (make test shows the same):\n{error}") from None
+    finally:
+        if kernel.has_kernel:
+            kernel.shutdown_kernel(now=True)  # we own it: nbclient leaves a passed-in kernel running
+    seconds = time.monotonic() - start
+    nb.metadata["book"] = {"key": key, "executed": started_at.isoformat(timespec="seconds"),
+                           "seconds": round(seconds, 1), **record}
+    nbformat.write(nb, target)
+    return seconds
+
+
+def executed_copies(notebooks: list[Path], folder: Path, rerun: bool, root: Path = ROOT) -> dict[Path, Path]:
+    """Execute what has changed, reuse the rest; return notebook -> executed copy."""
+    copies: dict[Path, Path] = {}
+    record: dict[str, str] | None = None
+    for notebook in notebooks:
+        target = folder / notebook.name
+        key = cache_key(notebook, root)
+        if not rerun and target.exists():
+            old = nbformat.read(target, as_version=4).metadata.get("book", {})
+            if old.get("key") == key:
+                print(f"  reuse    {notebook.name} (executed {old['executed']})", flush=True)
+                copies[notebook] = target
+                continue
+        record = record or machine_record()
+        print(f"  execute  {notebook.name} ...", end=" ", flush=True)
+        print(f"{execute(notebook, target, key, record):.0f} s", flush=True)
+        copies[notebook] = target
+    return copies
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _chapter_title(nb: nbformat.NotebookNode) -> str:
+    first = nb.cells[0].source.split("\n", 1)[0]
+    return first.lstrip("#").strip()
+
+
+def _when(meta: dict) -> str:
+    executed = dt.datetime.fromisoformat(meta["executed"])
+    return executed.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def execution_line(meta: dict) -> str:
+    """One sentence saying when, in how long and on what a chapter was executed."""
+    network = ("offline: weights and data from local copies" if meta["network"] == "offline"
+               else "online")
+    return (f"Executed on {_when(meta)} in {meta['seconds']:.0f} s on {meta['cpu_cores']} CPU cores "
+            f"({meta['machine']}, {meta['system']}), Python {meta['python']}, "
+            f"TensorFlow {meta['tensorflow']}, Keras {meta['keras']}, "
+            f"tensorflow-datasets {meta['tensorflow_datasets']}; {network}.")
+
+
+def launch_box(notebook: Path) -> str:
+    """The MyST markdown of the "run this chapter yourself" box under a chapter's title."""
+    lab = f"http://localhost:8888/lab/tree/{notebook.name}"
+    binder = launch_links.binder_url() + "/" + notebook.name
+    return "\n".join([
+        "```{admonition} Run this chapter yourself",
+        ":class: tip launch-links",
+        f"[JupyterLab]({lab}) (on your machine, after `make lab`) · "
+        f"[Binder]({binder}) (nothing to install) · [Colab]({launch_links.colab_url(notebook)})",
+        "```",
+    ])
+
+
+def chapter_page(notebook: Path, executed: Path) -> nbformat.NotebookNode:
+    """The executed notebook as the site shows it.
+
+    * The Colab badge (an image from the web) gives way to a box with the three launch links
+      and the execution record.
+    * The Colab setup cell, which does nothing outside Colab, is left out.
+    * Solution cells stay collapsed as in JupyterLab (a "Show solution" toggle); check cells show.
+    """
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata["book"]
+    title = nb.cells[0]
+    lines = title.source.split("\n")
+    badge = [i for i, line in enumerate(lines) if "colab-badge.svg" in line]
+    if badge:
+        lines[badge[0]] = launch_box(notebook)
+    else:
+        lines[1:1] = ["", launch_box(notebook)]
+    title.source = "\n".join(line for line in lines if "colab-badge.svg" not in line)
+    note = nbformat.v4.new_markdown_cell(
+        "```{admonition} How this page was made\n:class: note execution-record\n"
+        + execution_line(meta) + " Every figure and number below comes from that run.\n```")
+    note["id"] = "book-launch-links"
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if launch_links.SETUP_TAG in tags:
+            tags.append("remove-cell")
+        hidden = cell.metadata.get("jupyter", {})
+        if hidden.get("source_hidden") and hidden.get("outputs_hidden"):
+            tags.append("hide-cell")
+        elif hidden.get("source_hidden"):
+            tags.append("hide-input")
+        elif hidden.get("outputs_hidden"):
+            tags.append("hide-output")
+        if "solution" in tags:
+            cell.metadata["mystnb"] = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hide solution"}
+    nb.cells.insert(1, note)
+    return nb
+
+
+def _readme_section(readme: str, heading: str) -> str:
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
+    if not match:
+        raise BookError(f"README.md has no '## {heading}' section; the landing page is made from it.")
+    return match.group(1).strip()
+
+
+def _relink(markdown: str, built: dict[str, str]) -> str:
+    """Point README links at chapter pages (if built) or at the repository on GitHub."""
+    repo = launch_links.repository() + f"/blob/{launch_links.BRANCH}/"
+
+    def fix(match: re.Match) -> str:
+        text, target = match.group(1), match.group(2)
+        if re.match(r"[a-z]+:", target):
+            return match.group(0)
+        name = Path(target.split("#")[0]).stem
+        if target.startswith("notebooks/") and name in built:
+            return f"{{doc}}`{text} <{name}>`"
+        if target.startswith("#"):
+            return f"[{text}]({repo}README.md{target})"
+        return f"[{text}]({repo}{target})"
+
+    return re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", fix, markdown)
+
+
+def landing_page(readme: str, chapters: dict[str, dict]) -> str:
+    """index.md: the README's introduction, prerequisites and course map, and the toctree."""
+    intro = readme.split("\n## ", 1)[0]
+    intro = "\n".join(line for line in intro.split("\n")[1:] if "badge_logo.svg" not in line).strip()
+    built = chapters
+    table = _relink(_readme_section(readme, "Course map"), built)
+    rows = ["| chapter | executed | run time | network |", "|---|---|---|---|"]
+    for name, meta in chapters.items():
+        rows.append(f"| {{doc}}`{name}` | {_when(meta)} | {meta['seconds']:.0f} s | {meta['network']} |")
+    first = next(iter(chapters.values()))
+    lab, binder = "http://localhost:8888/lab", launch_links.binder_url()
+    parts = [
+        "# Transfer Learning, Hands-On", "",
+        _relink(intro, built), "",
+        "```{admonition} Run the course yourself", ":class: tip launch-links",
+        f"[JupyterLab]({lab}) (on your machine: `make lab`) · [Binder]({binder}) (nothing to install) · "
+        "Colab: the link in each chapter's row below, or under its title.", "```", "",
+        "## Prerequisites", "", _relink(_readme_section(readme, "Prerequisites"), built), "",
+        "## Course map", "", table, "",
+        "## How these pages were made", "",
+        "Each chapter was executed once in the course's own kernel, as `make book` does, and its outputs are "
+        "shown as that run produced them. Chapters are executed again only when the notebook, `helpers/` or "
+        f"the pinned requirements change, so dates can differ. Machine: {first['cpu_cores']} CPU cores "
+        f"({first['machine']}), Python {first['python']}, TensorFlow {first['tensorflow']}, "
+        f"Keras {first['keras']}.", "",
+        *rows, "",
+        "```{toctree}", ":hidden:", ":caption: Chapters", ":maxdepth: 1", "", *chapters, "```", "",
+    ]
+    return "\n".join(parts)
+
+
+def build(only: list[str], out: Path, rerun: bool = False) -> Path:
+    """Execute (or reuse) the chosen chapters and render the site; return its index.html."""
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    if only:
+        notebooks = [nb for nb in notebooks if any(nb.name.startswith(prefix) for prefix in only)]
+        if not notebooks:
+            raise BookError(f"No notebook in {NOTEBOOKS} starts with {' or '.join(only)}.")
+    print(f"Executing {len(notebooks)} notebooks (executed copies in {out / 'executed'}):", flush=True)
+    copies = executed_copies(notebooks, out / "executed", rerun)
+
+    src, html = out / "src", out / "html"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.rmtree(html, ignore_errors=True)
+    src.mkdir(parents=True)
+    chapters: dict[str, dict] = {}
+    for notebook, executed in copies.items():
+        page = chapter_page(notebook, executed)
+        nbformat.write(page, src / notebook.name)
+        chapters[notebook.stem] = page.metadata["book"]
+    (src / "index.md").write_text(landing_page((ROOT / "README.md").read_text(), chapters))
+
+    print("Rendering with Sphinx ...", flush=True)
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(ROOT / "book"),
+               str(src), str(html)]
+    if subprocess.run(command, check=False).returncode:
+        raise BookError("Sphinx failed (its messages are above).")
+    index = html / "index.html"
+    print(f"Built {index} ({len(copies)} chapters). Open it in a browser.")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", default=[], metavar="PREFIX",
+                        help="build only the chapters whose file name starts with these (e.g. 00 01 02)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--rerun", action="store_true", help="execute every chosen chapter again")
+    args = parser.parse_args(argv)
+    try:
+        build(args.only, args.out.resolve(), args.rerun)
+    except BookError as error:
+        print(f"make book: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Sphinx settings of the course website; ``book/build.py`` (``make book``) runs Sphinx with them.
+
+The pages are notebooks executed beforehand by build.py, so MyST-NB only renders them
+(``nb_execution_mode = "off"``). Everything a page needs is served from the site itself:
+MathJax comes from the ``sphinx-mathjax-offline`` package instead of a CDN, and the theme's
+fonts and scripts ship with ``sphinx-book-theme``, so the site works without a network.
+"""
+
+project = "Transfer Learning, Hands-On"
+author = "the course authors"
+copyright = "the course authors"
+html_title = project
+
+extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
+myst_enable_extensions = ["dollarmath", "amsmath"]
+nb_execution_mode = "off"  # build.py executed them, with a cache keyed by notebook and helpers
+nb_output_stderr = "show"
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+suppress_warnings = ["myst.header"]  # chapters start at "#" and may skip levels in their prose
+
+html_theme = "sphinx_book_theme"
+html_static_path = ["_static"]
+html_css_files = ["book.css"]
+html_theme_options = {
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+    "use_download_button": True,  # the executed notebook, outputs included
+    "navigation_with_keys": False,
+    "footer_content_items": [],  # no author/copyright line: the landing page says what the course is
+}
+html_show_sourcelink = False
+html_copy_source = True  # the download button serves the executed notebook
+
+# sphinx-mathjax-offline copies all of MathJax 3 (24 MB); the pages load only tex-chtml.js and
+# what it loads on demand (input/, output/chtml*, ui/, a11y/, sre/). The other bundles go.
+UNUSED_MATHJAX = [
+    "mml-chtml.js", "mml-svg.js", "tex-mml-chtml.js", "tex-mml-svg.js", "tex-svg.js", "tex-svg-full.js",
+    "tex-chtml-full.js", "tex-chtml-full-speech.js", "output/svg", "output/svg.js", "node-main.js",
+]
+
+
+def _trim_mathjax(app, exception):  # type: ignore[no-untyped-def]
+    import shutil
+    from pathlib import Path
+
+    folder = Path(app.outdir) / "_static" / "mathjax"
+    if exception is not None or not folder.is_dir():
+        return
+    for name in UNUSED_MATHJAX:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("build-finished", _trim_mathjax, priority=900)  # after the extension's copy (500)
