@@ -8,6 +8,10 @@ what the course prints and not TensorFlow's start-up chatter:
   stdout/stderr (oneDNN and CUDA probes, absl's "log messages before InitializeLog") goes to the
   terminal that started Jupyter, not into the notebook. Python's own prints and warnings still
   reach the cell.
+* TensorFlow's Python logger drops its INFO records ("Using MirroredStrategy with devices ...",
+  "Assets written to ..."): in an interactive session TensorFlow switches that logger to INFO and
+  prints to stdout, into the cell. A filter set at start-up (TensorFlow is not imported for it)
+  keeps its warnings and errors.
 
 Usage: ``python tools/install_kernel.py`` (writes ``<sys.prefix>/share/jupyter/kernels/python3``).
 """
@@ -19,7 +23,10 @@ import sys
 from pathlib import Path
 
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
-QUIET_ARGS = ["--IPKernelApp.capture_fd_output=False"]
+TENSORFLOW_INFO_FILTER = (
+    "import logging; logging.getLogger('tensorflow').addFilter(lambda record: record.levelno >= logging.WARNING)"
+)
+QUIET_ARGS = ["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={TENSORFLOW_INFO_FILTER}"]
 
 
 def kernel_spec(python: str = sys.executable) -> dict:
