@@ -6,6 +6,7 @@ import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
@@ -135,6 +136,7 @@ def plot_data_efficiency(
             axis.axhline(chance, color="grey", linestyle=":", label="chance")
         axis.set_xscale("log")
         axis.set_xticks(sizes, [str(n) for n in sizes])
+        axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # no 6×10⁰ labels among the sizes
         axis.set(xlabel="labelled examples per class", ylabel="test accuracy", title=title)
         axis.grid(alpha=0.3)
         axis.legend()

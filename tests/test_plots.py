@@ -68,4 +68,7 @@ def test_data_efficiency_plot_has_a_panel_per_domain_and_error_bars():
     assert len(bars) == 2
     np.testing.assert_allclose(np.asarray(bars[0].lines[0].get_ydata(), dtype=float), [0.35, 0.5])
     assert any(line.get_label() == "chance" for line in left.lines)
+    figure.canvas.draw()
+    labels = [t.get_text() for t in left.get_xticklabels() + left.get_xticklabels(minor=True) if t.get_text()]
+    assert labels == ["5", "20"], labels  # the sizes only: no minor labels such as 6×10⁰ between them
     plt.close(figure)
