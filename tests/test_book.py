@@ -1,6 +1,6 @@
 """The course website (``make book``), checked as a reader sees it: in headless Chromium.
 
-A small book of the fastest chapters (00-02) is built with ``book/build.py`` into a temporary
+A small book of the fastest chapters (01 and 02) is built with ``book/build.py`` into a temporary
 folder, executed for real in the course's kernel. Chromium opens each page from disk (no
 network: the site must carry its own MathJax, scripts and fonts) and hands back the DOM after
 its scripts ran; the checks read that DOM: each chapter shows its title, its plots (as image
