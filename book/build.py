@@ -74,6 +74,8 @@ def cache_key(notebook: Path, root: Path = ROOT) -> str:
 
 
 def _online(host: str = DOWNLOAD_HOST, timeout: float = 3.0) -> bool:
+    # Like helpers.data.network_available, written again on purpose: importing helpers.data would load
+    # TensorFlow into this process, which stays alive (hundreds of MB) while every kernel runs.
     try:
         with socket.create_connection((host, 443), timeout=timeout):
             return True
