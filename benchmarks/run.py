@@ -57,6 +57,16 @@ def notebook_runs(pattern: str) -> list[NotebookRun]:
     return runs
 
 
+def remeasured(report: dict[str, Any]) -> dict[str, str]:
+    """Return ``{notebook: date}`` for the notebooks re-measured alone since the last full run.
+
+    Older reports stored one date for a list of names; each name then gets that date.
+    """
+    updated = report.get("updated", {})
+    names = updated.get("notebooks", {})
+    return dict.fromkeys(names, updated.get("date", "")) if isinstance(names, list) else dict(names)
+
+
 def _completed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in runs if not r.get("error")]
 
@@ -200,9 +210,12 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"{machine['system']}. Regenerate with `make bench`; do not edit by hand.",
         "",
     ]
-    if "updated" in report:
-        lines[-1:] = [f"Re-measured on {report['updated']['date']} (`make bench BENCH_ARGS=--update=...`): "
-                      f"{', '.join(report['updated']['notebooks'])}.", ""]
+    by_date: dict[str, list[str]] = {}
+    for name, date in remeasured(report).items():
+        by_date.setdefault(date, []).append(name)
+    if by_date:
+        dates = "; ".join(f"on {date}, {', '.join(sorted(names))}" for date, names in sorted(by_date.items(), reverse=True))
+        lines[-1:] = [f"Re-measured alone (`make bench BENCH_ARGS=--update=...`): {dates}.", ""]
     runs = report.get("notebooks")
     if runs:
         done = _completed(runs)
@@ -391,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = TARGETS
     if args.update:  # re-measure the matching notebooks only, keep every other figure
         fresh = {run.name: run for run in notebook_runs(args.update)}
-        earlier = report.get("updated", {}).get("notebooks", [])
-        report["updated"] = {"date": machine_report()["date"], "notebooks": sorted(set(earlier) | set(fresh))}
+        dates = remeasured(report)
+        dates.update(dict.fromkeys(fresh, machine_report()["date"]))
+        report["updated"] = {"notebooks": dict(sorted(dates.items()))}
         report["notebooks"] = [fresh.pop(r["name"], r) for r in report["notebooks"]] + list(fresh.values())
         report["notebooks"].sort(key=lambda r: r.name if isinstance(r, NotebookRun) else r["name"])
     else:

@@ -229,7 +229,14 @@ def test_update_remeasures_one_notebook_and_keeps_the_rest(tmp_path: Path, monke
     assert run.main(["--update", "01_*", "--out", str(out), "--no-readme"]) == 0
     report = json.loads((out / "results.json").read_text())
     assert [(r["name"], r["seconds"]) for r in report["notebooks"]] == [("00_x", 60), ("01_x", 7.0)]
-    assert report["pipeline"] == earlier["pipeline"] and report["updated"]["notebooks"] == ["01_x"]
-    assert "Re-measured on" in (out / "results.md").read_text()
+    assert report["pipeline"] == earlier["pipeline"] and list(report["updated"]["notebooks"]) == ["01_x"]
+    assert "Re-measured alone" in (out / "results.md").read_text()
+    # A later update gives its date to its own notebooks only (older reports stored one date for a list).
+    report["updated"] = {"date": "2026-01-01 00:00", "notebooks": ["00_x", "01_x"]}
+    measure.write_json(out / "results.json", report)
+    assert run.main(["--update", "01_*", "--out", str(out), "--no-readme"]) == 0
+    line = next(line for line in (out / "results.md").read_text().splitlines() if line.startswith("Re-measured"))
+    newest, oldest = line.split("; ")
+    assert newest.endswith(", 01_x") and oldest == "on 2026-01-01 00:00, 00_x."
     with pytest.raises(SystemExit):
         run.main(["--update", "01_*", "--out", str(tmp_path / "empty"), "--no-readme"])
