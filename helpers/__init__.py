@@ -27,6 +27,7 @@ __all__ = [
     "photos",
     "plots",
     "prepare_offline",
+    "recipe",
     "results",
     "significance",
     "timing",

@@ -332,6 +332,24 @@ def pooled_layer_outputs(maps: keras.Model, layers: Sequence[str]) -> keras.Mode
     return keras.Model(maps.input, pooled, name=f"{maps.name}_pooled_layers")
 
 
+def lowest_layer(base: keras.Model, names: Sequence[str]) -> str:
+    """Return the one of ``names`` closest to ``base``'s input.
+
+    Several fine-tuning runs that start at different layers can share one cache of lower
+    outputs, computed below the lowest of them (chapter 05): a run that starts higher simply
+    leaves the layers in between frozen.
+
+    Raises:
+        ValueError: No names, or a name that is not a layer of ``base`` (the message says how to list them).
+    """
+    order = {layer.name: index for index, layer in enumerate(base.layers)}
+    unknown = [name for name in names if name not in order]
+    if unknown or not names:
+        raise ValueError(f"{base.name} has no layer {unknown or 'named'}; list them with [layer.name for layer in "
+                         "model.layers] (MobileNetV2 can be cut at block_N_expand or Conv_1).")
+    return min(names, key=order.__getitem__)
+
+
 def split_at(base: keras.Model, first_top_layer: str) -> tuple[keras.Model, keras.Model]:
     """Cut ``base`` into ``bottom`` and ``top`` so that ``top(bottom(x)) == base(x)``.
 

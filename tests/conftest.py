@@ -6,6 +6,7 @@ and ``KERAS_HOME``); ``.ci/run`` points these at the offline copies.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from helpers import data
@@ -23,3 +24,11 @@ def tmp_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TLHO_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("TLHO_RESULTS_DIR", str(tmp_path / "results"))
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def photos(flowers) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The first 40 training photos of tf_flowers at 56 px (small files, real content)."""
+    batch = next(iter(flowers.batches("train", batch_size=40)))
+    images = batch[0].numpy()[:, ::4, ::4]  # 224 -> 56 px: enough for folder tests
+    return images, batch[1].numpy(), flowers.class_names

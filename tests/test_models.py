@@ -111,6 +111,16 @@ def test_split_at_reproduces_the_whole_network() -> None:
         models.split_at(base, "block_99")
 
 
+def test_lowest_layer_is_the_one_closest_to_the_input() -> None:
+    base = models.build_backbone("mobilenet_v2_0.35", weights=None)
+    assert models.lowest_layer(base, ["Conv_1", "block_14_expand", "block_16_expand"]) == "block_14_expand"
+    assert models.lowest_layer(base, ["block_16_expand", "Conv_1"]) == "block_16_expand"
+    with pytest.raises(ValueError, match=r"has no layer \[' Conv_1'\].*block_N_expand"):
+        models.lowest_layer(base, ["block_16_expand", " Conv_1"])
+    with pytest.raises(ValueError, match="has no layer named"):
+        models.lowest_layer(base, [])
+
+
 def test_pooled_layer_outputs_average_each_named_layer():
     maps = models.build_backbone("mobilenet_0.25", weights=None, pooling=None)
     multi = models.pooled_layer_outputs(maps, ["conv_pw_1_relu", "conv_pw_13_relu"])

@@ -49,6 +49,8 @@ def test_a_cell_that_starts_tensorflow_shows_only_what_it_prints(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # the kernel must be quiet on its own
     code = ("import tensorflow as tf\nprint('sum', int(tf.reduce_sum(tf.ones(3))))\n"
             "tf.distribute.MirroredStrategy()  # logs 'INFO:tensorflow:Using MirroredStrategy ...'\n"
+            "for _ in range(6):  # a fresh function per run, as for a fresh model: 'triggered tf.function retracing'\n"
+            "    tf.function(lambda x: x + 1)(tf.ones(1))\n"
             "tf.get_logger().warning('a warning still shows')")
     streams = _run("python3", code)
     assert "".join(text for _, text in streams) == "sum 3\nWARNING:tensorflow:a warning still shows\n", streams

@@ -10,8 +10,11 @@ what the course prints and not TensorFlow's start-up chatter:
   reach the cell.
 * TensorFlow's Python logger drops its INFO records ("Using MirroredStrategy with devices ...",
   "Assets written to ..."): in an interactive session TensorFlow switches that logger to INFO and
-  prints to stdout, into the cell. A filter set at start-up (TensorFlow is not imported for it)
-  keeps its warnings and errors.
+  prints to stdout, into the cell. It also drops the warning "N out of the last M calls to
+  <function ...> triggered tf.function retracing": TensorFlow counts traces per function *code*,
+  so every fresh model the course builds on purpose (fresh weights for each arm of a comparison)
+  adds to one count, and the advice it prints is about a training loop a learner never wrote.
+  A filter set at start-up (TensorFlow is not imported for it) keeps every other warning and error.
 
 Usage: ``python tools/install_kernel.py`` (writes ``<sys.prefix>/share/jupyter/kernels/python3``).
 """
@@ -23,10 +26,11 @@ import sys
 from pathlib import Path
 
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
-TENSORFLOW_INFO_FILTER = (
-    "import logging; logging.getLogger('tensorflow').addFilter(lambda record: record.levelno >= logging.WARNING)"
+TENSORFLOW_LOG_FILTER = (
+    "import logging; logging.getLogger('tensorflow').addFilter(lambda record: record.levelno >= logging.WARNING"
+    " and 'triggered tf.function retracing' not in record.getMessage())"
 )
-QUIET_ARGS = ["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={TENSORFLOW_INFO_FILTER}"]
+QUIET_ARGS = ["--IPKernelApp.capture_fd_output=False", f"--IPKernelApp.exec_lines={TENSORFLOW_LOG_FILTER}"]
 
 
 def kernel_spec(python: str = sys.executable) -> dict:

@@ -1,0 +1,283 @@
+"""The course's recipe on a folder of your own photos: a classifier you can use, check and save.
+
+Given a folder of photos in class subfolders (:mod:`helpers.own_images`)::
+
+    folder = own_images.load_image_folder("my_photos")   # train / validation / test split
+    classifier = recipe.run_recipe(folder)                 # feature extraction, then fine-tuning
+    print(classifier.report)                               # test accuracy, per-class recall, confusion
+    print(classifier.predict("new_photos"))                # a class and its probability per file
+    classifier.save("my_classifier.keras")
+    classifier = recipe.load_classifier("my_classifier.keras")
+
+The class names are saved inside the ``.keras`` file, in a :class:`ClassNames` layer that
+Keras knows once this module is imported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import keras
+import numpy as np
+
+from helpers import evaluation, features, models, own_images, photos, significance
+
+PROGRESS_AFTER_SECONDS = 5.0
+"""Show a progress bar when reading the photos through the network should take longer."""
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class ClassNames(keras.layers.Layer):
+    """Passes its input through unchanged; keeps the class names inside a saved model."""
+
+    def __init__(self, class_names: Sequence[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.class_names = list(class_names)
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "class_names": self.class_names}
+
+
+@dataclass(frozen=True)
+class RecipeReport:
+    """What :func:`run_recipe` measured: choices on validation, the verdict on test.
+
+    Attributes:
+        backbone: The pretrained network.
+        images: Photos per part (``"train"``, ``"validation"``, ``"test"``).
+        validation_accuracies: Per stage (``"feature extraction"``, ``"fine-tuned"``): these
+            chose the epochs and the stage, so they are optimistic.
+        chosen: The stage kept (the better validation accuracy; feature extraction on a tie).
+        test: Per-class precision, recall and F1 of the kept model on the test photos.
+        confusion: Test confusion matrix, row = true class, column = predicted class.
+        warnings: e.g. class imbalance.
+    """
+
+    backbone: str
+    images: dict[str, int]
+    validation_accuracies: dict[str, float]
+    chosen: str
+    test: evaluation.ClassMetrics
+    confusion: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.test.accuracy
+
+    @property
+    def test_interval(self) -> tuple[float, float]:
+        """Wilson 95 % interval of the test accuracy, for this many test photos."""
+        total = self.images["test"]
+        return significance.accuracy_interval(round(self.test_accuracy * total), total)
+
+    def __str__(self) -> str:
+        low, high = self.test_interval
+        names = self.test.class_names
+        width = max(len(n) for n in names)
+        lines = [f"{self.backbone}: {', '.join(f'{n} {p}' for p, n in self.images.items())} photos",
+                 "validation accuracy (chose epochs and stage): "
+                 + ", ".join(f"{stage} {acc:.3f}" for stage, acc in self.validation_accuracies.items())
+                 + f" -> kept {self.chosen}",
+                 f"test accuracy (unseen until now): {self.test_accuracy:.3f}, 95% interval {low:.3f}-{high:.3f} "
+                 f"for {self.images['test']} photos",
+                 *(f"warning: {w}" for w in self.warnings), self.test.table(),
+                 "confusion on test (rows: true class, columns: predicted, in the same order):"]
+        lines += [f"{name:>{width}} {row.tolist()}" for name, row in zip(names, self.confusion)]
+        return "\n".join(lines)
+
+
+class Prediction(NamedTuple):
+    """One file's predicted class and its probability."""
+
+    path: Path
+    class_name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What :meth:`Classifier.predict` returns: a prediction per readable file, and the others."""
+
+    rows: list[Prediction]
+    skipped: list[tuple[Path, str]]
+    folder: Path | None = None
+    """The folder predicted on, if one was given: files are shown relative to it."""
+
+    def __str__(self) -> str:
+        def shown(path: Path) -> Path:
+            return path.relative_to(self.folder) if self.folder else path
+
+        lines = [f"{shown(row.path)}: {row.class_name} ({row.probability:.3f})" for row in self.rows]
+        lines += [f"could not read {shown(path)}: {why}" for path, why in self.skipped]
+        return "\n".join(lines)
+
+
+def _listed_files(files: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files named, or all the files in a folder (recursively, sorted)."""
+    if isinstance(files, (str, Path)):
+        files = Path(files).expanduser()
+        if files.is_dir():
+            return sorted(p for p in files.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if not files.exists():
+            raise own_images.ImageFolderError(f"No file or folder at {files.resolve()}: give a photo, a list of "
+                                              "photos, or a folder of photos.")
+        return [files]
+    return [Path(p).expanduser() for p in files]
+
+
+@dataclass
+class Classifier:
+    """A trained classifier: one Keras model from photos in [0, 255] to class probabilities.
+
+    Attributes:
+        model: Preprocessing, backbone (BatchNormalization frozen), head and softmax, in one model.
+        class_names: Output ``i`` is the probability of ``class_names[i]``.
+        report: What :func:`run_recipe` measured (``None`` for a reloaded classifier).
+    """
+
+    model: keras.Model
+    class_names: list[str]
+    report: RecipeReport | None = None
+
+    @property
+    def image_size(self) -> int:
+        return int(self.model.input_shape[1])
+
+    def predict(self, files: str | Path | Sequence[str | Path], batch_size: int = 16) -> Predictions:
+        """Predict a class for a photo, a list of photos or every file of a folder.
+
+        Files that cannot be read are listed in ``skipped`` with the reason, not raised.
+        """
+        rows, skipped, paths = [], [], _listed_files(files)
+        for start in range(0, len(paths), batch_size):
+            batch, images = [], []
+            for path in paths[start:start + batch_size]:
+                try:
+                    images.append(photos.read_photo(path, self.image_size))
+                    batch.append(path)
+                except photos.UnreadablePhotoError as error:
+                    skipped.append((path, str(error)))
+            if images:
+                probabilities = self.model(np.stack(images).astype(np.float32), training=False)
+                rows += [Prediction(path, self.class_names[int(p.argmax())], float(p.max()))
+                         for path, p in zip(batch, np.asarray(probabilities))]
+        folder = Path(files).expanduser() if isinstance(files, (str, Path)) and Path(files).is_dir() else None
+        return Predictions(rows, skipped, folder)
+
+    def save(self, path: str | Path) -> Path:
+        """Save the model (with its class names) as a ``.keras`` file; return the path."""
+        path = Path(path).expanduser()
+        if path.suffix != ".keras":
+            raise ValueError(f"Save to a file ending in .keras (e.g. my_classifier.keras), got {path.name!r}.")
+        self.model.save(path)
+        return path
+
+    def __str__(self) -> str:
+        return str(self.report) if self.report else f"classifier for {self.class_names}"
+
+
+def load_classifier(path: str | Path) -> Classifier:
+    """Reload a classifier saved by :meth:`Classifier.save` (``safe_mode=True``: no arbitrary code)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"No saved classifier at {path.resolve()}; save one with classifier.save(path).")
+    model = keras.models.load_model(path, safe_mode=True)
+    return Classifier(model, model.get_layer("class_names").class_names)
+
+
+def _run_over(function, folder: own_images.ImageFolder, part: str) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``function`` to every batch of one part; a progress bar if it takes a while."""
+    outputs, labels, bar, total = [], [], None, len(folder.parts[part])
+    start = None  # timed from the end of the first batch, which includes tracing
+    for images, batch_labels in folder.batches(part):
+        outputs.append(np.asarray(function(images)))
+        labels.append(batch_labels.numpy())
+        done, first = sum(map(len, labels)), len(labels[0])
+        if start is None:
+            start = time.perf_counter()
+        elif bar is None and (time.perf_counter() - start) / (done - first) * (total - first) > PROGRESS_AFTER_SECONDS:
+            bar = keras.utils.Progbar(total, unit_name="photo")
+            print(f"reading the {part} photos through the network:")
+        if bar is not None:
+            bar.update(done)
+    return np.concatenate(outputs), np.concatenate(labels)
+
+
+def _fine_tune(base: keras.Model, first_trainable: str, top: keras.Model, head: keras.Model, maps: dict,
+               epochs: int, learning_rate: float, patience: int) -> float:
+    """Train ``top`` (``base`` from ``first_trainable``, BatchNormalization frozen) and ``head`` on
+    cached maps, keeping the best validation epoch; return its validation accuracy."""
+    models.unfreeze_top_layers(base, first_trainable)
+    inputs = keras.Input(maps["train"][0].shape[1:])
+    tuner = models.compile_classifier(keras.Model(inputs, head(top(inputs))), learning_rate)
+    best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
+    tuner.fit(*maps["train"], validation_data=maps["validation"], epochs=epochs, batch_size=32,
+              callbacks=[best], verbose=0)
+    base.trainable = False
+    return float(tuner.evaluate(*maps["validation"], verbose=0)[1])
+
+
+def _choose(validation_accuracies: dict[str, float]) -> str:
+    """The stage with the best validation accuracy; on a tie the simpler, feature extraction."""
+    return max(validation_accuracies, key=lambda stage: (validation_accuracies[stage], stage == "feature extraction"))
+
+
+def _classifier(base: keras.Model, head: keras.Model, backbone: str, class_names: list[str]) -> keras.Model:
+    """Photos in [0, 255] -> preprocessing -> base (inference mode) -> head -> probabilities."""
+    inputs = keras.Input(base.input_shape[1:], name="photos")
+    logits = head(base(models.preprocess_for(backbone)(inputs), training=False))
+    probabilities = keras.layers.Softmax(name="probabilities")(logits)
+    return keras.Model(inputs, ClassNames(class_names, name="class_names")(probabilities), name="classifier")
+
+
+def run_recipe(
+    folder: own_images.ImageFolder,
+    backbone: str = "mobilenet_v2",
+    head_epochs: int = 20,
+    fine_tune_epochs: int = 10,
+    first_trainable: str = "block_16_expand",
+    fine_tune_learning_rate: float = 1e-4,
+    patience: int = 3,
+) -> Classifier:
+    """The course's recipe on ``folder``: a head on frozen features, then fine-tuning the top.
+
+    1. Read every photo once through the backbone up to ``first_trainable`` and keep those
+       outputs (chapter 05's cached fine-tuning: the frozen bottom never changes).
+    2. Train a linear head on the pooled features, keeping its best validation epoch (chapter 04).
+    3. Unless ``fine_tune_epochs`` is 0, train the top of the backbone (BatchNormalization
+       frozen) with the head, stopping early on validation accuracy.
+    4. Keep the stage with the better validation accuracy; score it once on the test photos.
+
+    Returns:
+        The :class:`Classifier`, with its :class:`RecipeReport` as ``.report``.
+    """
+    base = models.build_backbone(backbone, weights="imagenet", image_size=folder.image_size)
+    base.trainable = False
+    bottom, top = models.split_at(base, first_trainable)
+    reader = features.embedding_function(bottom, models.preprocess_for(backbone))
+    maps = {part: _run_over(reader, folder, part) for part in own_images.PARTS}
+    pooled = {part: (features.run_in_batches(top, x, 64), y) for part, (x, y) in maps.items()}
+    head, _ = models.train_head(pooled["train"], pooled["validation"], len(folder.class_names), head_epochs)
+    accuracies = {"feature extraction": float(head.evaluate(*pooled["validation"], verbose=0)[1])}
+    if fine_tune_epochs:
+        before = [top.get_weights(), head.get_weights()]
+        accuracies["fine-tuned"] = _fine_tune(base, first_trainable, top, head, maps, fine_tune_epochs,
+                                              fine_tune_learning_rate, patience)
+        if _choose(accuracies) == "feature extraction":
+            top.set_weights(before[0])
+            head.set_weights(before[1])
+    chosen = _choose(accuracies)
+    labels, predicted = maps["test"][1], features.run_in_batches(lambda x: head(top(x)), maps["test"][0]).argmax(1)
+    report = RecipeReport(
+        backbone, {part: len(y) for part, (_, y) in maps.items()}, accuracies, chosen,
+        evaluation.class_metrics(labels, predicted, folder.class_names),
+        evaluation.confusion(labels, predicted, len(folder.class_names)), [w for w in [folder.imbalance()] if w])
+    return Classifier(_classifier(base, head, backbone, folder.class_names), folder.class_names, report)

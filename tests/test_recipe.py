@@ -1,0 +1,131 @@
+"""The recipe on a folder of own photos: the run, its report, predict, save and reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import models, own_images, recipe, significance
+from helpers.own_images import ImageFolderError
+
+
+def _folder(directory: Path, photos, classes: int = 2) -> Path:
+    images, labels, names = photos
+    keep = labels < classes
+    return own_images.write_example_folder(images[keep], labels[keep], names, directory / "my_photos")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, photos) -> tuple[own_images.ImageFolder, recipe.Classifier]:
+    """The recipe run once, briefly, on two classes of flower photos."""
+    folder = own_images.load_image_folder(_folder(tmp_path_factory.mktemp("recipe"), photos),
+                                          validation_fraction=0.4, test_fraction=0.15, batch_size=8)
+    assert len(folder.parts["validation"]) != len(folder.parts["test"])  # a swap would show
+    return folder, recipe.run_recipe(folder, head_epochs=3, fine_tune_epochs=2)
+
+
+def test_progress_bar_only_when_reading_takes_a_while(tmp_path, photos, capsys, monkeypatch) -> None:
+    folder = own_images.load_image_folder(_folder(tmp_path, photos), batch_size=2)
+    corners, labels = recipe._run_over(lambda images: images[:, 0, 0], folder, "train")
+    assert len(corners) == len(labels) == len(folder.parts["train"]) and capsys.readouterr().out == ""
+    monkeypatch.setattr(recipe, "PROGRESS_AFTER_SECONDS", 0.0)
+    recipe._run_over(lambda images: images[:, 0, 0], folder, "train")
+    shown = capsys.readouterr().out
+    total = len(folder.parts["train"])
+    assert "reading the train photos" in shown and f"{total}/{total}" in shown
+
+
+def test_run_recipe_reports_on_photos_it_never_chose_with(trained) -> None:
+    folder, classifier = trained
+    report = classifier.report
+    assert report.images == {part: len(folder.parts[part]) for part in own_images.PARTS}
+    assert set(report.validation_accuracies) == {"feature extraction", "fine-tuned"}
+    best = max(report.validation_accuracies.values())
+    assert report.validation_accuracies[report.chosen] == best
+    assert report.confusion.sum() == report.images["test"]
+    assert report.confusion.sum(axis=1).tolist() == report.test.support.tolist()
+    correct = int(np.trace(report.confusion))
+    assert report.test_accuracy == pytest.approx(correct / report.images["test"])
+    assert report.test_interval == significance.accuracy_interval(correct, report.images["test"])
+    text = str(report)
+    for piece in ("chose epochs and stage", "test accuracy (unseen until now)", "95% interval", "recall",
+                  *folder.class_names):
+        assert piece in text
+    assert str(classifier) == text
+
+
+def test_the_stage_kept_is_the_best_on_validation_and_feature_extraction_on_a_tie() -> None:
+    assert recipe._choose({"feature extraction": 0.8, "fine-tuned": 0.9}) == "fine-tuned"
+    assert recipe._choose({"feature extraction": 0.9, "fine-tuned": 0.8}) == "feature extraction"
+    assert recipe._choose({"feature extraction": 0.9, "fine-tuned": 0.9}) == "feature extraction"
+
+
+def test_fine_tuning_trains_the_top_but_leaves_batchnorm_alone() -> None:
+    base = models.build_backbone("mobilenet_v2")
+    base.trainable = False
+    _, top = models.split_at(base, "Conv_1")
+    rng = np.random.default_rng(0)
+    maps = {part: (rng.normal(size=(8, 7, 7, 320)).astype("float32"), np.arange(8) % 2)
+            for part in ("train", "validation")}
+    head = keras.Sequential([keras.Input((1280,)), keras.layers.Dense(2)], name="head")
+    kernel = base.get_layer("Conv_1").kernel.numpy()
+    batchnorm = [w.numpy() for w in base.get_layer("Conv_1_bn").weights]
+    recipe._fine_tune(base, "Conv_1", top, head, maps, epochs=1, learning_rate=1e-2, patience=1)
+    assert not np.array_equal(base.get_layer("Conv_1").kernel.numpy(), kernel), "the top is trained"
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(batchnorm, base.get_layer("Conv_1_bn").weights))
+    assert not base.trainable_weights, "frozen again afterwards"
+
+
+def test_classifier_is_one_model_from_photos_with_batchnorm_frozen(trained) -> None:
+    folder, classifier = trained
+    test_files = [path for path, _ in folder.parts["test"]]
+    predicted = classifier.predict(test_files)
+    truth = [folder.class_names[label] for _, label in folder.parts["test"]]
+    accuracy = np.mean([row.class_name == name for row, name in zip(predicted.rows, truth)])
+    assert accuracy == pytest.approx(classifier.report.test_accuracy), "the model returned is the one scored"
+    images = next(iter(folder.test))[0]
+    inside = classifier.model.get_layer("head")(classifier.model.get_layer("mobilenetv2_1.00_224")(
+        keras.applications.mobilenet_v2.preprocess_input(images.numpy().copy())))
+    assert np.allclose(classifier.model(images), keras.activations.softmax(inside), atol=1e-5), \
+        "the model takes pixels in [0, 255]: MobileNetV2's preprocessing is inside"
+    before = models.batchnorm_moving_statistics(classifier.model)
+    probabilities = classifier.model(images, training=True).numpy()
+    assert all(np.array_equal(a, b) for a, b in zip(before, models.batchnorm_moving_statistics(classifier.model)))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert classifier.model.input_shape[1:] == (224, 224, 3)
+
+
+def test_predict_names_a_class_per_file_and_lists_unreadable_ones(tmp_path, trained) -> None:
+    folder, classifier = trained
+    new = tmp_path / "new_photos"
+    new.mkdir()
+    for index, (path, _) in enumerate(folder.parts["test"][:3]):
+        (new / f"{index}.jpg").write_bytes(path.read_bytes())
+    (new / "broken.jpg").write_bytes(b"half a photo")
+    (new / "readme.txt").write_text("not a photo")
+    predictions = classifier.predict(new)
+    assert [row.path.name for row in predictions.rows] == ["0.jpg", "1.jpg", "2.jpg"]
+    assert all(row.class_name in folder.class_names and 0.5 <= row.probability <= 1 for row in predictions.rows)
+    assert {path.name for path, _ in predictions.skipped} == {"broken.jpg", "readme.txt"}
+    assert "could not read" in str(predictions) and "0.jpg: " in str(predictions)
+    alone = classifier.predict(new / "0.jpg").rows[0]  # one file: a batch of one
+    assert alone[:2] == predictions.rows[0][:2] and alone.probability == pytest.approx(predictions.rows[0].probability)
+    with pytest.raises(ImageFolderError, match="No file or folder at"):
+        classifier.predict(tmp_path / "absent")
+
+
+def test_save_and_reload_predict_identically(tmp_path, trained) -> None:
+    folder, classifier = trained
+    path = classifier.save(tmp_path / "my_classifier.keras")
+    reloaded = recipe.load_classifier(path)
+    assert reloaded.class_names == folder.class_names and reloaded.report is None
+    images = next(iter(folder.test))[0]
+    assert np.array_equal(reloaded.model.predict(images, verbose=0), classifier.model.predict(images, verbose=0))
+    assert keras.models.load_model(path, safe_mode=True).get_layer("class_names").class_names == folder.class_names
+    with pytest.raises(ValueError, match=r"ending in \.keras"):
+        classifier.save(tmp_path / "my_classifier.h5")
+    with pytest.raises(FileNotFoundError, match="No saved classifier"):
+        recipe.load_classifier(tmp_path / "absent.keras")
