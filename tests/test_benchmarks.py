@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -218,6 +219,24 @@ def test_a_failing_notebook_is_recorded_and_the_others_still_run(tmp_path: Path,
     monkeypatch.setattr(run, "measure_pipeline", lambda report, args: report.update(
         {k: _report([1], 1.0, 1.0)[k] for k in ("pipeline", "training", "cache")}))
     assert run.main(["--notebooks", "0[0-2]_*.ipynb", "--out", str(out), "--no-readme"]) == 1
+
+
+def test_notebooks_run_in_one_fresh_cache_as_on_a_first_pass(monkeypatch) -> None:
+    seen = []
+
+    def fake_run(path: Path) -> measure.NotebookRun:
+        cache = Path(os.environ["TLHO_CACHE_DIR"])
+        seen.append((cache, sorted(cache.iterdir())))
+        (cache / path.stem).touch()  # what this notebook cached, for the next one
+        return measure.NotebookRun(path.stem, 1.0, 2**30)
+
+    monkeypatch.setattr(run, "run_notebook", fake_run)
+    monkeypatch.setenv("TLHO_CACHE_DIR", "/the/learner/cache")
+    run.notebook_runs("0[0-1]_*.ipynb")
+    (first, before_first), (second, before_second) = seen
+    first_notebook = sorted((run.ROOT / "notebooks").glob("00_*.ipynb"))[0].stem
+    assert first == second and before_first == [] and [p.name for p in before_second] == [first_notebook]
+    assert not first.exists() and os.environ["TLHO_CACHE_DIR"] == "/the/learner/cache"
 
 
 def test_update_remeasures_one_notebook_and_keeps_the_rest(tmp_path: Path, monkeypatch) -> None:
