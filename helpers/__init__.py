@@ -30,6 +30,9 @@ __all__ = [
     "recipe",
     "results",
     "significance",
+    "speech",
+    "speech_encoder",
+    "text",
     "timing",
     "transferability",
 ]

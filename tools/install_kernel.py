@@ -15,6 +15,8 @@ what the course prints and not TensorFlow's start-up chatter:
   so every fresh model the course builds on purpose (fresh weights for each arm of a comparison)
   adds to one count, and the advice it prints is about a training loop a learner never wrote.
   A filter set at start-up (TensorFlow is not imported for it) keeps every other warning and error.
+  It lives in this kernel only: on Colab, or in another kernel, the retracing warning still shows in
+  chapters 05, 07, 08 and 10, and in this kernel it is hidden for a learner's own loops too.
 
 Usage: ``python tools/install_kernel.py`` (writes ``<sys.prefix>/share/jupyter/kernels/python3``).
 """
