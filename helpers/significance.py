@@ -5,9 +5,11 @@ models a point apart may be equally good. The statistics come from SciPy:
 
 * :func:`accuracy_interval` — Wilson's 95 % interval for one accuracy
   (``scipy.stats.binomtest(...).proportion_ci``).
-* :func:`compare` — two models on the **same** test examples: the exact McNemar test (a
+* :func:`compare` — two classifiers on the **same** test examples: the exact McNemar test (a
   binomial test on the examples exactly one model gets right; Dietterich, 1998) and a paired
   bootstrap interval for the difference (``scipy.stats.bootstrap``).
+* :func:`compare_scores` — two models' continuous scores per example (Dice of each image): the
+  Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) and a paired bootstrap interval.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from helpers import config
 
 def _correct(labels: np.ndarray, predictions: np.ndarray, name: str) -> np.ndarray:
     labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if predictions.ndim == 2 and predictions.shape[1] == 1:
+        raise ValueError(
+            f"{name}: one column of scores per example (a sigmoid output?) has no class to take the largest of; "
+            "threshold it first, e.g. (probabilities[:, 0] > 0.5).astype(int), and pass the predicted classes."
+        )
     if predictions.ndim == 2:  # probabilities or logits: take the predicted class
         predictions = predictions.argmax(axis=1)
     if predictions.shape != labels.shape:
@@ -140,3 +147,79 @@ def compare(
         total=int(labels.size), only_first=only_first, only_second=only_second,
         difference_interval=interval, p_value=p_value, confidence=confidence,
     )
+
+
+@dataclass(frozen=True)
+class ScoreComparison:
+    """Two models scored example by example on the same test examples (Dice, IoU, any continuous score)."""
+
+    names: tuple[str, str]
+    means: tuple[float, float]
+    total: int
+    difference_interval: tuple[float, float]
+    """Paired bootstrap interval for mean(first) - mean(second)."""
+    p_value: float
+    """Wilcoxon signed-rank test on the per-example differences (two-sided)."""
+    confidence: float = 0.95
+
+    @property
+    def difference(self) -> float:
+        """Mean score of the first model minus that of the second."""
+        return self.means[0] - self.means[1]
+
+    @property
+    def significant(self) -> bool:
+        """Whether the signed-rank test rejects "neither scores higher" at level ``1 - confidence``."""
+        return self.p_value < 1 - self.confidence
+
+    def verdict(self) -> str:
+        """"A scores higher than B", or "no detectable difference between A and B", in words."""
+        if not self.significant:
+            return f"no detectable difference between {self.names[0]} and {self.names[1]}"
+        winner, loser = self.names if self.difference > 0 else self.names[::-1]
+        return f"{winner} scores higher than {loser}"
+
+    def summary(self) -> str:
+        """Both means, the paired difference with its interval and the test, as text."""
+        low, high = self.difference_interval
+        means = ", ".join(f"{name} {mean:.3f}" for name, mean in zip(self.names, self.means))
+        return (f"mean per example (n={self.total}): {means}\n"
+                f"difference {self.difference:+.3f} ({self.confidence:.0%} paired interval {low:+.3f} to {high:+.3f}), "
+                f"Wilcoxon signed-rank p = {self.p_value:.3g}\n=> {self.verdict()}")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def compare_scores(
+    first: np.ndarray,
+    second: np.ndarray,
+    names: tuple[str, str] = ("first", "second"),
+    confidence: float = 0.95,
+    resamples: int = 2000,
+) -> ScoreComparison:
+    """Compare two models' continuous scores (e.g. Dice per image) on the same test examples.
+
+    The Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) asks whether the per-example
+    differences lean one way; it uses their ranks, so a few images with huge differences do not
+    decide it alone. The paired bootstrap interval says how large the mean difference is.
+
+    Raises:
+        ValueError: Score arrays of different lengths, empty, or not one score per example.
+    """
+    first, second = np.asarray(first, float), np.asarray(second, float)
+    if first.ndim != 1 or first.shape != second.shape or not first.size:
+        raise ValueError(f"Need one score per test example for both models, got shapes {first.shape} and "
+                         f"{second.shape}; score the same examples, in the same order.")
+    differences = first - second
+    if not np.any(differences):
+        p_value, interval = 1.0, (0.0, 0.0)
+    else:
+        p_value = float(stats.wilcoxon(first, second).pvalue)
+        result = stats.bootstrap((differences,), np.mean, vectorized=True, n_resamples=resamples,
+                                 confidence_level=confidence, method="percentile",
+                                 rng=np.random.default_rng(config.SEED))
+        interval = (float(result.confidence_interval.low), float(result.confidence_interval.high))
+    return ScoreComparison(names=(str(names[0]), str(names[1])), means=(float(first.mean()), float(second.mean())),
+                           total=int(first.size), difference_interval=interval, p_value=p_value,
+                           confidence=confidence)

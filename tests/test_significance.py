@@ -86,3 +86,48 @@ def test_identical_predictions_give_no_difference():
 def test_compare_says_what_to_do_when_lengths_differ():
     with pytest.raises(ValueError, match="same test examples"):
         significance.compare(np.zeros(5), np.zeros(5), np.zeros(4), names=("A", "B"))
+
+
+def test_a_single_sigmoid_column_is_refused_not_argmaxed_to_class_zero():
+    labels = np.array([0, 1, 0, 1])
+    sigmoid = np.array([[0.1], [0.9], [0.2], [0.8]])  # perfect, but argmax would say class 0 everywhere
+    with pytest.raises(ValueError, match="threshold it first"):
+        significance.compare(labels, sigmoid, sigmoid)
+
+
+def test_wilcoxon_comparison_matches_scipy_and_finds_a_consistent_gain():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    second = rng.uniform(0.3, 0.9, size=120)
+    first = np.clip(second + rng.normal(0.05, 0.05, size=120), 0, 1)
+    result = significance.compare_scores(first, second, names=("ImageNet", "scratch"))
+    assert result.p_value == pytest.approx(stats.wilcoxon(first, second).pvalue)
+    assert result.difference == pytest.approx(np.mean(first - second))
+    low, high = result.difference_interval
+    assert low < result.difference < high and low > 0
+    assert result.significant and result.verdict() == "ImageNet scores higher than scratch"
+    assert "Wilcoxon" in result.summary()
+
+
+def test_wilcoxon_comparison_of_noise_is_not_significant_and_says_so_carefully():
+    rng = np.random.default_rng(1)
+    first, second = rng.uniform(size=40), rng.uniform(size=40)
+    result = significance.compare_scores(first, second, names=("A", "B"))
+    assert not result.significant
+    assert result.verdict() == "no detectable difference between A and B"
+    low, high = result.difference_interval
+    assert low < 0 < high
+
+
+def test_identical_scores_compare_as_no_difference():
+    scores = np.linspace(0, 1, 10)
+    result = significance.compare_scores(scores, scores)
+    assert result.p_value == 1.0 and result.difference_interval == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("first, second", [(np.ones(3), np.ones(4)), (np.ones((3, 2)), np.ones((3, 2))),
+                                           (np.ones(0), np.ones(0))])
+def test_scores_must_be_one_per_example_for_both_models(first, second):
+    with pytest.raises(ValueError, match="one score per test example"):
+        significance.compare_scores(first, second)
