@@ -221,8 +221,9 @@ def mean_curve(curve: Curve) -> dict[str, dict[int, float]]:
 
 
 def spread_curve(curve: Curve) -> dict[str, dict[int, float]]:
-    """Standard deviation over the seeds (0 where a size has one draw): ``{method: {per_class: sd}}``."""
-    return {name: {n: float(np.std(scores)) for n, scores in by_size.items()} for name, by_size in curve.items()}
+    """Sample standard deviation over the seeds (``ddof=1``; 0 where a size has one draw): ``{method: {per_class: sd}}``."""
+    return {name: {n: float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0 for n, scores in by_size.items()}
+            for name, by_size in curve.items()}
 
 
 def early_stopping_epochs(validation: Sequence[float], patience: int, mode: str = "min") -> tuple[int, int]:

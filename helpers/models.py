@@ -196,6 +196,24 @@ def batchnorm_moving_statistics(model: keras.Model) -> list[Any]:
     return statistics
 
 
+def set_batchnorm_momentum(model: keras.Model, momentum: float) -> int:
+    """Give every BatchNormalization layer of ``model`` (nested ones too) this moving-average momentum.
+
+    Keras' moving statistics follow the batches' as ``moving = momentum * moving + (1 - momentum) *
+    batch``. MobileNetV2's 0.999 needs thousands of steps to forget its starting values: a network
+    trained from scratch for a few hundred steps would be evaluated with statistics that describe
+    almost nothing it saw. Set it before ``compile``. Returns the number of layers changed.
+    """
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
+    changed = 0
+    for layer in _all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = float(momentum)
+            changed += 1
+    return changed
+
+
 def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
     layers = []
     for layer in model.layers:

@@ -116,29 +116,58 @@ def overlay_heatmaps(
 
 
 def plot_data_efficiency(
-    curves: dict[str, dict[str, dict[int, list[float]]]], chance: float | None = None
+    curves: dict[str, dict[str, dict[int, list[float]]]], chance: float | None = None,
+    xlabel: str = "labelled examples per class", ylabel: str = "test accuracy",
 ) -> Figure:
-    """Plot test accuracy against labelled examples per class, one panel per domain.
+    """Plot a test score against the number of labelled examples, one panel per domain.
 
     Args:
-        curves: ``{panel title: curve}``, each curve ``{method: {per_class: [accuracy per seed]}}``
+        curves: ``{panel title: curve}``, each curve ``{method: {size: [score per seed]}}``
             as :func:`helpers.efficiency.measure_curve` returns it. Error bars are the
-            standard deviation over seeds (none where a size ran once).
-        chance: Accuracy of guessing, drawn as a dotted line when given.
+            sample standard deviation over seeds (``ddof=1``; none where a size ran once).
+        chance: Score of guessing, drawn as a dotted line when given.
+        xlabel, ylabel: Axis labels (defaults: classification by examples per class).
     """
     figure, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.8), squeeze=False, sharey=True)
     for axis, (title, curve) in zip(axes.flat, curves.items()):
         for method, by_size in curve.items():
             sizes = sorted(by_size)
-            axis.errorbar(sizes, [np.mean(by_size[n]) for n in sizes], yerr=[np.std(by_size[n]) for n in sizes],
+            spread = [np.std(by_size[n], ddof=1) if len(by_size[n]) > 1 else 0.0 for n in sizes]
+            axis.errorbar(sizes, [np.mean(by_size[n]) for n in sizes], yerr=spread,
                           marker="o", capsize=3, label=method)
         if chance is not None:
             axis.axhline(chance, color="grey", linestyle=":", label="chance")
         axis.set_xscale("log")
         axis.set_xticks(sizes, [str(n) for n in sizes])
         axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # no 6×10⁰ labels among the sizes
-        axis.set(xlabel="labelled examples per class", ylabel="test accuracy", title=title)
+        axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
         axis.grid(alpha=0.3)
         axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def segmentation_overlays(
+    images: np.ndarray, true_masks: np.ndarray, predicted_masks: np.ndarray, titles: Sequence[str], size: float = 2.4
+) -> Figure:
+    """One row per image: the image, the true mask (green outline) and the prediction (magenta outline).
+
+    Raises:
+        ValueError: Different numbers of images, masks and titles.
+    """
+    if not len(images) == len(true_masks) == len(predicted_masks) == len(titles) > 0:
+        raise ValueError(f"Need as many true masks, predicted masks and titles as images ({len(images)}), "
+                         f"got {len(true_masks)}, {len(predicted_masks)} and {len(titles)}.")
+    figure, axes = plt.subplots(len(images), 2, figsize=(2 * size, size * len(images)), squeeze=False)
+    for row, (image, truth, guess, title) in enumerate(zip(images, true_masks, predicted_masks, titles)):
+        axes[row, 0].imshow(np.asarray(image, np.uint8))
+        axes[row, 0].set_title(title, fontsize=9)
+        axes[row, 1].imshow(np.asarray(image, np.uint8))
+        for mask, colour in ((truth, "lime"), (guess, "magenta")):
+            if np.any(mask) and not np.all(mask):
+                axes[row, 1].contour(np.asarray(mask, float), levels=[0.5], colors=colour, linewidths=1.5)
+        axes[row, 1].set_title("true (green), predicted (magenta)", fontsize=9)
+    for axis in axes.flat:
+        axis.axis("off")
     figure.tight_layout()
     return figure

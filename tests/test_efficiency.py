@@ -170,9 +170,9 @@ def test_three_methods_check_their_inputs_and_order():
         efficiency.three_methods(scratch, head, fine_tuner, inputs, labels, 40, 40)
 
 
-def test_spread_curve_is_the_standard_deviation_over_draws():
-    curve = {"m": {5: [0.5, 0.7], 20: [0.9]}}
-    assert efficiency.spread_curve(curve) == {"m": {5: pytest.approx(0.1), 20: 0.0}}
+def test_spread_curve_is_the_sample_standard_deviation_over_draws():
+    curve = {"m": {5: [0.5, 0.7], 20: [0.9]}}  # ddof=1: sqrt(((0.1)^2 + (0.1)^2) / 1)
+    assert efficiency.spread_curve(curve) == {"m": {5: pytest.approx(0.1 * 2 ** 0.5), 20: 0.0}}
 
 
 def test_compile_classifier_uses_logits_and_accuracy():
