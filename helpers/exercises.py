@@ -3,7 +3,7 @@
 A check never raises on a wrong answer: it returns a :class:`Verdict`, which Jupyter
 displays as "Correct!" or "Not yet. Hint: ..." and which is truthy only when correct.
 An answer left as ``None`` means "not attempted yet". Solution cells ``assert`` the
-same checks, so CI proves that every published solution passes.
+same checks, so the test suite (``make test``) proves that every published solution passes.
 """
 
 from __future__ import annotations
@@ -48,13 +48,22 @@ def _attempted(answer: Any) -> bool:
     return answer is not None
 
 
+def _count(answer: Any) -> int | None:
+    """``answer`` as a whole number, or ``None`` when it is not one (112.9 is not a count of 112)."""
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return None
+    return int(value) if value.is_integer() else None
+
+
 def check_class_count(answer: int | None, splits: ImageSplits, split: str, class_name: str) -> Verdict:
     """Check the number of images of ``class_name`` in ``split``."""
     if not _attempted(answer):
         return report(None, "")
     truth = splits.class_counts(split)[class_name]
     return report(
-        int(answer) == truth,
+        _count(answer) == truth,
         f"count labels equal to class_names.index({class_name!r}) in the {split!r} split, "
         "for example with `splits.class_counts(...)` or `np.bincount`.",
     )
@@ -78,7 +87,7 @@ def check_conv_output_size(answer: int | None) -> Verdict:
     if not _attempted(answer):
         return report(None, "")
     return report(
-        int(answer) == conv_output_size(224, 3, 2, "SAME"),
+        _count(answer) == conv_output_size(224, 3, 2, "SAME"),
         "with padding='SAME' the output is ceil(n / s); the formula floor((n + 2p - k) / s) + 1 "
         "gives the same with the padding TensorFlow adds.",
     )
@@ -93,7 +102,7 @@ def check_conv_parameter_count(answer: int | None) -> Verdict:
     layer = keras.layers.Conv2D(32, 5)
     layer.build((None, 28, 28, 16))
     return report(
-        int(answer) == layer.count_params(),
+        _count(answer) == layer.count_params(),
         "each of the 32 filters has 5 x 5 x 16 weights and one bias.",
     )
 
@@ -156,7 +165,7 @@ def check_head_parameter_count(answer: int | None, feature_size: int, num_classe
     if not _attempted(answer):
         return report(None, "")
     return report(
-        int(answer) == (feature_size + 1) * num_classes,
+        _count(answer) == (feature_size + 1) * num_classes,
         "a Dense layer has one weight per (input, output) pair plus one bias per output; "
         "Dropout has no parameters.",
     )
@@ -190,7 +199,7 @@ def check_unfrozen_parameter_count(answer: int | None, model: Any, base: Any, fi
     for layer, trainable in saved:
         layer.trainable = trainable
     return report(
-        int(answer) == truth,
+        _count(answer) == truth,
         f"call models.unfreeze_top_layers(base, {first_trainable!r}) first, then add up the sizes "
         "of model.trainable_weights (the head counts too; BatchNormalization does not).",
     )
@@ -355,7 +364,7 @@ def check_top5_count(answer: int | None, probabilities: np.ndarray, labels: np.n
     rows = np.asarray(probabilities)[np.asarray(labels) == class_names.index(class_name)]
     truth = sum(target in row.argsort()[-5:] for row in rows)  # as decode_predictions ranks them
     return report(
-        int(answer) == truth,
+        _count(answer) == truth,
         f"decode_predictions(probabilities, top=5) gives five guesses per photo; keep only the {class_name} "
         f"photos (compare labels with class_names.index({class_name!r})) and count those whose five names "
         f"include {class_name!r}.",
@@ -417,7 +426,23 @@ def check_flatten_head_at_size(answer: int | None, image_size: int = 160, num_cl
     side = image_size // 2**5
     truth = (side * side * 512 + 1) * 256 + (256 + 1) * num_classes
     return report(
-        int(answer) == truth,
+        _count(answer) == truth,
         f"Flatten passes every position of every channel on to Dense(256): how many positions are left of "
         f"{image_size} x {image_size} pixels after VGG16's five poolings? Count the biases too.",
     )
+
+
+def check_flip_dice(answer: float | None, encoder: Any, decoder: Any, preprocess: Any, validation: Any,
+                    threshold: float) -> Verdict:
+    """Chapter 13, exercise 3: mean validation Dice of logits averaged over each image and its mirror image."""
+    from helpers import segmentation
+
+    def truth() -> float:
+        mirrored = segmentation.encode(encoder, preprocess, validation.images[:, :, ::-1])
+        plain = segmentation.encode(encoder, preprocess, validation.images)
+        logits = (segmentation.predict_logits(decoder, plain)
+                  + segmentation.predict_logits(decoder, mirrored)[:, :, ::-1]) / 2
+        return float(segmentation.dice_scores(validation.masks, logits > np.log(threshold / (1 - threshold))).mean())
+
+    return check_close_once_answered(answer, truth, "flip the images with [:, :, ::-1] (axis 2 is the width), "
+                                     "and flip the decoded logits back the same way before averaging.", 1e-3)

@@ -37,7 +37,8 @@ class Asset:
 
     Attributes:
         name: How the kit reports it.
-        kind: ``"weights"`` (under ``keras/``) or ``"dataset"`` (under ``tensorflow_datasets/``).
+        kind: ``"weights"`` (under ``keras/``) or ``"dataset"`` (under ``tensorflow_datasets/``, or
+            ``keras/datasets/`` for an archive Keras' ``get_file`` downloads).
         fetch: Python source that loads it, downloading it if missing (run in a fresh
             process with the kit's variables set).
         needed_by: The notebooks that use it.
@@ -75,6 +76,11 @@ ASSETS: tuple[Asset, ...] = (
     Asset("tf_flowers", "dataset", _FETCH.format("tf_flowers"), "00-07, 09", _VERIFY.format("tf_flowers")),
     Asset("bccd", "dataset", _FETCH.format("bccd"), "03", _VERIFY.format("bccd")),
     Asset("spoken_digit", "dataset", _FETCH.format("spoken_digit"), "12", _VERIFY.format("spoken_digit")),
+    Asset(  # Keras' download cache: keras/datasets/kvasir-seg.zip and its extracted folder
+        "kvasir-seg", "dataset", "from helpers import segmentation; segmentation.kvasir_folder()", "13",
+        "from helpers import segmentation; folder = segmentation.kvasir_folder()\n"
+        "segmentation.read_pairs(folder, segmentation.official_split()['test'][:2], 32)",
+    ),
 )
 """Everything the notebooks load, in the order the kit fetches it."""
 

@@ -14,6 +14,7 @@ A segmentation is scored image by image: Dice ``2|A∩B| / (|A|+|B|)`` and IoU
 
 from __future__ import annotations
 
+import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ KVASIR_URL = "https://datasets.simula.no/downloads/kvasir-seg.zip"
 SPLIT_DIR = Path(__file__).resolve().parent / "kvasir_seg_split"
 """The authors' official split: ``train.txt`` (880 ids) and ``val.txt`` (120 ids)."""
 
-_ENCODERS: dict[tuple[int, int], tf.types.experimental.PolymorphicFunction] = {}
+_ENCODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""encoder -> (preprocess, traced function); an entry goes when its encoder is deleted."""
 
 MASK_THRESHOLD = 127
 """Masks are stored as JPEG, whose compression blurs the edge: a pixel above this is polyp."""
@@ -154,6 +156,9 @@ def _flat(masks: np.ndarray) -> np.ndarray:
         masks = masks[..., 0]
     if masks.ndim != 3:
         raise ValueError(f"Expected masks of shape (images, height, width), got {masks.shape}.")
+    if masks.dtype != bool and not np.isin(masks, (0, 1)).all():
+        raise ValueError("Masks must be True/False (or 0/1), not probabilities or logits: threshold them first, "
+                         "e.g. logits > 0 or probabilities > 0.5.")
     return masks.reshape(len(masks), -1).astype(bool)
 
 
@@ -241,17 +246,20 @@ def encode(encoder: keras.Model, preprocess, images: np.ndarray, batch_size: int
     float32 maps exists at a time, written into preallocated arrays; float16 halves what the cache
     keeps (the decoder computes in float32 again).
     """
-    key = (id(encoder), id(preprocess))
-    if key not in _ENCODERS:  # trace once per encoder: every tracing keeps a graph in memory
-        _ENCODERS[key] = tf.function(lambda batch: encoder(preprocess(batch), training=False))
-    run = _ENCODERS[key]
+    if encoder not in _ENCODERS or _ENCODERS[encoder][0] is not preprocess:
+        reference = weakref.ref(encoder)  # the cache must not keep a deleted encoder alive
+        _ENCODERS[encoder] = (preprocess, tf.function(lambda batch: reference()(preprocess(batch), training=False)))
+    run = _ENCODERS[encoder][1]
     maps: list[np.ndarray] = []
     for start in range(0, len(images), batch_size):
-        outputs = run(tf.constant(images[start:start + batch_size], tf.float32))
+        batch = images[start:start + batch_size]
+        padding = batch_size - len(batch)  # a full last batch: one tracing for every size of input
+        batch = np.concatenate([batch, np.zeros((padding, *batch.shape[1:]), batch.dtype)])
+        outputs = run(tf.constant(batch, tf.float32))
         if not maps:  # the arrays are filled in place: no second copy while concatenating
             maps = [np.empty((len(images), *output.shape[1:]), np.float16) for output in outputs]
         for array, output in zip(maps, outputs):
-            array[start:start + batch_size] = np.asarray(output)
+            array[start:start + batch_size] = np.asarray(output)[:batch_size - padding]
     return maps
 
 

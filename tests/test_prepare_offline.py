@@ -57,8 +57,9 @@ def test_kit_environment_points_the_standard_variables_at_the_kit(tmp_path) -> N
 def test_every_asset_the_notebooks_load_is_in_the_kit() -> None:
     names = {asset.name.split()[0] for asset in prepare_offline.ASSETS}
     notebooks = "".join(p.read_text() for p in (config.project_dir() / "notebooks").glob("*.ipynb"))
-    for dataset in ("tf_flowers", "bccd"):
+    for dataset in ("tf_flowers", "bccd", "spoken_digit"):
         assert dataset in notebooks and dataset in names
+    assert "load_kvasir" in notebooks and "kvasir-seg" in names
     for backbone in ("mobilenet_v2", "mobilenet_v2_0.35", "mobilenet_0.25", "vgg16"):
         assert backbone in notebooks.lower() and backbone in names
 

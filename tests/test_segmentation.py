@@ -188,3 +188,40 @@ def test_segmentation_overlays_draw_one_row_per_image():
     assert len(figure.axes) == 4
     with pytest.raises(ValueError, match="as many"):
         plots.segmentation_overlays(images, masks, masks, ["a"])
+
+
+def test_scores_refuse_probabilities_instead_of_masks():
+    truth = np.ones((1, 2, 2), bool)
+    with pytest.raises(ValueError, match="threshold them first"):
+        segmentation.dice_scores(truth, np.full((1, 2, 2), 0.3))
+    np.testing.assert_allclose(segmentation.dice_scores(truth, np.ones((1, 2, 2), int)), [1.0])  # 0/1 is fine
+
+
+def test_unshuffled_batches_keep_the_last_one_and_a_small_set_is_one_batch():
+    inputs, masks = [np.zeros((10, 1), np.float16), np.ones((10, 2), np.float16)], np.zeros((10, 1, 1), bool)
+    sizes = [len(y) for _, y in segmentation.batches(inputs, masks, 4, seed=None)]
+    assert sizes == [4, 4, 2]
+    (first, second), _ = next(iter(segmentation.batches(inputs, masks, 4, seed=None)))  # several inputs: a tuple
+    assert first.shape == (4, 1) and second.shape == (4, 2)
+    assert [len(y) for _, y in segmentation.batches(inputs[:1], masks, 16, seed=1)] == [10]  # fewer than a batch
+
+
+def test_predict_logits_feeds_every_input_of_a_multi_input_model():
+    a, b = keras.Input((4, 4, 1)), keras.Input((4, 4, 1))
+    model = keras.Model([a, b], keras.layers.Subtract()([a, b]))
+    first, second = np.random.default_rng(0).random((2, 5, 4, 4, 1)).astype(np.float32)
+    np.testing.assert_allclose(segmentation.predict_logits(model, [first, second], batch_size=2),
+                               (first - second)[..., 0], atol=1e-6)
+
+
+def test_encode_traces_once_for_any_number_of_images_and_forgets_deleted_encoders():
+    import gc
+
+    inputs = keras.Input((4, 4, 3))
+    encoder = keras.Model(inputs, [inputs])
+    for count in (5, 7, 3):  # last batches of 1, 3 and 3 are padded to full size
+        assert segmentation.encode(encoder, lambda x: x, np.zeros((count, 4, 4, 3), np.uint8), 4)[0].shape[0] == count
+    assert segmentation._ENCODERS[encoder][1].experimental_get_tracing_count() == 1
+    del encoder
+    gc.collect()
+    assert not len(segmentation._ENCODERS)
