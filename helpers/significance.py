@@ -53,9 +53,41 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tup
     return float(interval.low), float(interval.high)
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Two classifiers scored on the same test examples."""
+class _PairedVerdict:
+    """What every paired comparison says in words; subclasses name the test's words."""
+
+    names: tuple[str, str]
+    p_value: float
+    confidence: float
+    _higher = "beats"
+    _none = "no significant difference"
+
+    @property
+    def difference(self) -> float:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    @property
+    def significant(self) -> bool:
+        """Whether the paired test rejects "neither is better" at level ``1 - confidence``."""
+        return self.p_value < 1 - self.confidence
+
+    def verdict(self) -> str:
+        """"A beats B" (or the subclass's words), or "no ... difference between A and B"."""
+        if not self.significant:
+            return f"{self._none} between {self.names[0]} and {self.names[1]}"
+        winner, loser = self.names if self.difference > 0 else self.names[::-1]
+        return f"{winner} {self._higher} {loser}"
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def summary(self) -> str:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, repr=False)
+class Comparison(_PairedVerdict):
+    """Two classifiers scored on the same test examples; "significant" is the exact McNemar test's."""
 
     names: tuple[str, str]
     accuracies: tuple[float, float]
@@ -74,18 +106,6 @@ class Comparison:
         """Accuracy of the first model minus that of the second."""
         return self.accuracies[0] - self.accuracies[1]
 
-    @property
-    def significant(self) -> bool:
-        """Whether the McNemar test rejects "equally accurate" at level ``1 - confidence``."""
-        return self.p_value < 1 - self.confidence
-
-    def verdict(self) -> str:
-        """"A beats B", or "no significant difference between A and B", in words."""
-        if not self.significant:
-            return f"no significant difference between {self.names[0]} and {self.names[1]}"
-        winner, loser = self.names if self.difference > 0 else self.names[::-1]
-        return f"{winner} beats {loser}"
-
     def summary(self) -> str:
         """Both accuracies with their intervals, the paired difference and the test, as text."""
         level = f"{self.confidence:.0%}"
@@ -98,9 +118,6 @@ class Comparison:
                      f"disagreements {self.only_first} vs {self.only_second}, McNemar p = {self.p_value:.3g}")
         lines.append(f"=> {self.verdict()}")
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.summary()
 
 
 def compare(
@@ -149,8 +166,8 @@ def compare(
     )
 
 
-@dataclass(frozen=True)
-class ScoreComparison:
+@dataclass(frozen=True, repr=False)
+class ScoreComparison(_PairedVerdict):
     """Two models scored example by example on the same test examples (Dice, IoU, any continuous score)."""
 
     names: tuple[str, str]
@@ -162,22 +179,13 @@ class ScoreComparison:
     """Wilcoxon signed-rank test on the per-example differences (two-sided)."""
     confidence: float = 0.95
 
+    _higher = "scores higher than"
+    _none = "no detectable difference"
+
     @property
     def difference(self) -> float:
         """Mean score of the first model minus that of the second."""
         return self.means[0] - self.means[1]
-
-    @property
-    def significant(self) -> bool:
-        """Whether the signed-rank test rejects "neither scores higher" at level ``1 - confidence``."""
-        return self.p_value < 1 - self.confidence
-
-    def verdict(self) -> str:
-        """"A scores higher than B", or "no detectable difference between A and B", in words."""
-        if not self.significant:
-            return f"no detectable difference between {self.names[0]} and {self.names[1]}"
-        winner, loser = self.names if self.difference > 0 else self.names[::-1]
-        return f"{winner} scores higher than {loser}"
 
     def summary(self) -> str:
         """Both means, the paired difference with its interval and the test, as text."""
@@ -186,9 +194,6 @@ class ScoreComparison:
         return (f"mean per example (n={self.total}): {means}\n"
                 f"difference {self.difference:+.3f} ({self.confidence:.0%} paired interval {low:+.3f} to {high:+.3f}), "
                 f"Wilcoxon signed-rank p = {self.p_value:.3g}\n=> {self.verdict()}")
-
-    def __repr__(self) -> str:
-        return self.summary()
 
 
 def compare_scores(
