@@ -307,7 +307,8 @@ def fine_tune_section(report: dict[str, Any]) -> list[str]:
         "",
         markdown_table(["device", "Keras backend", "precision", "batch", "training images/s"], rows),
         "",
-        "GPU rows come from `python -m benchmarks.fine_tune_speed` run on a GPU machine and saved as "
+        "GPU rows are another loop, not the course's: `python -m benchmarks.fine_tune_speed` with Keras' JAX "
+        "backend on one GPU, no distribution strategy, saved as "
         f"`{GPU_RESULTS.relative_to(ROOT)}`; `make bench` adds them to this table.",
         "",
     ]
@@ -329,9 +330,11 @@ def targets_rows(report: dict[str, Any]) -> list[list[str]]:
             [f"every notebook ≤ {TARGETS['notebook_peak_gib']:g} GiB", f"{peak:.2f} GiB",
              peak <= TARGETS["notebook_peak_gib"]],
         ]
-    rows += [
-        [f"pipeline ≥ {TARGETS['pipeline_vs_bare']:.0%} of bare", f"{p['pipeline_vs_bare']:.0%}",
-         p["pipeline_vs_bare"] >= TARGETS["pipeline_vs_bare"]],
+    rounds = p.get("pipeline_vs_bare_per_round") or [p["pipeline_vs_bare"]]
+    rows += [  # met only if every round was: a median hides a round that fell short
+        [f"pipeline ≥ {TARGETS['pipeline_vs_bare']:.0%} of bare in every round",
+         f"median {p['pipeline_vs_bare']:.0%} (rounds {min(rounds):.0%} to {max(rounds):.0%})",
+         min(rounds) >= TARGETS["pipeline_vs_bare"]],
         [f"cached ≥ {TARGETS['cached_speedup_per_epoch']:g}× per epoch",
          f"{t['cached_speedup_per_epoch']:.0f}×",
          t["cached_speedup_per_epoch"] >= TARGETS["cached_speedup_per_epoch"]],

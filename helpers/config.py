@@ -2,7 +2,7 @@
 
 Parameters read from the environment let a learner run a longer experiment without
 editing a notebook: ``TLHO_EPOCHS=10 jupyter lab`` makes ``param("EPOCHS", 3)`` return 10.
-The defaults are what CI executes.
+The defaults are what the test suite (``make test``) executes: what a learner runs is what is tested.
 
 Run ``python -m helpers.config`` to print the environment report of notebook 00.
 """
@@ -22,7 +22,7 @@ SEED = 42
 
 PARAM_PREFIX = "TLHO_"
 
-T = TypeVar("T", int, float, str, bool)
+T = TypeVar("T", int, float, str, bool, list)
 
 
 def param(name: str, default: T) -> T:
@@ -31,7 +31,8 @@ def param(name: str, default: T) -> T:
     Args:
         name: Parameter name, e.g. ``"EPOCHS"``.
         default: Value used when the variable is unset; its type decides the cast
-            (booleans accept 1/0, true/false, yes/no).
+            (booleans accept 1/0, true/false, yes/no; a list is read as comma-separated
+            values of its first element's type: ``TLHO_SIZES=10,30`` gives ``[10, 30]``).
 
     Returns:
         The parsed value, or ``default``.
@@ -48,6 +49,9 @@ def param(name: str, default: T) -> T:
             if lowered not in {"1", "0", "true", "false", "yes", "no"}:
                 raise ValueError(raw)
             return lowered in {"1", "true", "yes"}  # type: ignore[return-value]
+        if isinstance(default, list):
+            item = type(default[0]) if default else str
+            return [item(part.strip()) for part in raw.split(",") if part.strip()]  # type: ignore[return-value]
         return type(default)(raw)
     except ValueError:
         raise ValueError(

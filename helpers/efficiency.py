@@ -156,8 +156,10 @@ def three_methods(
       same indices (so call them in this order, as :func:`measure_curve` does), for the last
       ``fine_tune_steps`` steps.
 
-    The two transfer methods thus differ only in whether the top of the backbone may move
-    during the last ``fine_tune_steps`` steps.
+    So a difference between the two transfer methods is not extra training. In the last
+    ``fine_tune_steps`` steps they differ in whether the top of the backbone may move, and in
+    the optimizer each compiled model brings: ``head`` goes on with its own (Adam state kept),
+    ``fine_tuner`` starts its own afresh (the notebooks give it a lower learning rate).
 
     Args:
         scratch, head, fine_tuner: Compiled models, in their initial state.

@@ -117,8 +117,8 @@ def cached_features(
         split: ``"train"``, ``"validation"`` or ``"test"``.
         backbone: A name from :data:`helpers.models.BACKBONES`.
         weights: ``"imagenet"``, or ``None`` for a randomly initialised baseline.
-        batch_size: Images per forward pass. On a 2-core CPU, 16 was both faster and
-            lighter than 64 (MobileNetV2: 19 vs 24 ms per image, +0.4 vs +0.9 GB).
+        batch_size: Images per forward pass. On a small CPU a batch of 16 is faster and needs
+            far less memory than 64 (``make bench`` measures the pipeline).
     """
     path = cache_path(splits, split, backbone, weights)
     start = time.perf_counter()

@@ -150,13 +150,13 @@ def spoken_digit_features(batch_size: int = 16, split: str = "train") -> SpokenD
     """Embeddings and log-mel statistics of every spoken_digit recording, cached on disk.
 
     The first call streams the dataset once through the layers of
-    :func:`helpers.speech_encoder.speech_encoder` (about 20 s on 2 cores for the 2,500
-    recordings); the result goes to an ``.npz`` file under :func:`helpers.config.cache_dir`,
+    :func:`helpers.speech_encoder.speech_encoder` (the chapter's run time is in the README's
+    benchmarks); the result goes to an ``.npz`` file under :func:`helpers.config.cache_dir`,
     and later calls load it in milliseconds.
 
     Args:
-        batch_size: Recordings per forward pass (9 windows each). On 2 cores, 16 was as
-            fast as 64 and lighter: peak 0.93 vs 1.18 GB for the whole pass.
+        batch_size: Recordings per forward pass (9 windows each). On a small CPU 16 is as fast
+            as 64 and needs less memory.
         split: A tfds split of ``spoken_digit`` (it has only ``"train"``; ``"train[:20]"``
             takes the first 20 recordings).
 
@@ -249,8 +249,7 @@ def leave_one_speaker_out(
     if per_digit is not None:
         per_digit = check_positive_int("per_digit", per_digit)
     predictions = np.empty_like(digits)
-    # One BLAS thread: for problems this small, waking OpenBLAS's threads costs more than the arithmetic
-    # (measured on 2 cores: 18.6 s for the five log-mel folds with the default threads, 0.3 s with one).
+    # One BLAS thread: for problems this small, waking OpenBLAS's threads costs far more than the arithmetic.
     with threadpool_limits(limits=1, user_api="blas"):
         for _, train, test in _folds(digits, speakers, per_digit, seed):
             probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))

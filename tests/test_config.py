@@ -8,7 +8,8 @@ from helpers import config
 
 @pytest.mark.parametrize(
     ("raw", "default", "expected"),
-    [("7", 3, 7), ("0.5", 0.1, 0.5), ("vgg16", "mobilenet_v2", "vgg16"), ("yes", False, True), ("0", True, False)],
+    [("7", 3, 7), ("0.5", 0.1, 0.5), ("vgg16", "mobilenet_v2", "vgg16"), ("yes", False, True), ("0", True, False),
+     ("10, 30,100", [10, 300], [10, 30, 100]), ("a,b", ["x"], ["a", "b"])],
 )
 def test_param_reads_and_casts_environment(monkeypatch, raw, default, expected):
     monkeypatch.setenv("TLHO_X", raw)
@@ -21,7 +22,7 @@ def test_param_defaults_when_unset(monkeypatch):
     assert config.param("EPOCHS", 3) == 3
 
 
-@pytest.mark.parametrize(("raw", "default"), [("three", 3), ("maybe", True), ("1e", 0.5)])
+@pytest.mark.parametrize(("raw", "default"), [("three", 3), ("maybe", True), ("1e", 0.5), ("10,x", [10])])
 def test_param_rejects_unreadable_values_with_advice(monkeypatch, raw, default):
     monkeypatch.setenv("TLHO_X", raw)
     with pytest.raises(ValueError, match=r"TLHO_X=.*not a valid .*unset it"):

@@ -35,6 +35,13 @@ def test_conv_checks():
     assert conv_arithmetic.conv_output_size(224, 3, 2, "SAME") == 112
 
 
+def test_a_count_must_be_a_whole_number_not_one_that_rounds_down_to_it():
+    assert exercises.check_conv_output_size(112.0)
+    assert not exercises.check_conv_output_size(112.9)  # int(112.9) would be 112
+    assert not exercises.check_conv_output_size("a lot")
+    assert not exercises.check_head_parameter_count(6405.5, 1280, 5)
+
+
 def test_conv1d_check_accepts_cross_correlation_and_explains_mistakes():
     def correct(x, w):
         return np.array([np.dot(x[i : i + len(w)], w) for i in range(len(x) - len(w) + 1)])
