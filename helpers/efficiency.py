@@ -10,17 +10,21 @@ the notebook; this module holds the plumbing around it:
 - :func:`restart` puts a compiled model back to its initial state (weights *and* optimizer),
   so one model serves every run without rebuilding its training graph;
 - :func:`fit_steps` trains for a fixed number of steps: the same budget at every size;
-- :func:`measure_curve` runs every method on every draw and collects the accuracies.
+- :func:`measure_curve` runs every method on every draw and collects the accuracies;
+- :func:`scratch_by_input_size` gives the scratch baseline a fairer chance: the same CNN at
+  several input sizes, more steps, the size chosen on validation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from helpers import config, models
 from helpers.errors import check_positive_int
 
 Curve = dict[str, dict[int, list[float]]]
@@ -215,6 +219,63 @@ def three_methods(
         return score("fine-tuning", fine_tuner, "fine_tuner", indices, seed)
 
     return {"scratch": from_scratch, "feature extraction": feature_extraction, "fine-tuning": fine_tuning}
+
+
+@dataclass(frozen=True)
+class ScratchSearch:
+    """What :func:`scratch_by_input_size` measured, per input side in pixels."""
+
+    validation: dict[int, float]
+    """Validation accuracy of the CNN trained at each side."""
+    predicted: dict[int, np.ndarray]
+    """Predicted test classes of the CNN trained at each side."""
+
+    @property
+    def chosen(self) -> int:
+        """The side with the best validation accuracy (the smallest one on a tie)."""
+        return max(sorted(self.validation), key=lambda side: self.validation[side])
+
+
+def scratch_by_input_size(
+    images: Mapping[int, Mapping[str, np.ndarray]],
+    labels: Mapping[str, np.ndarray],
+    indices: np.ndarray,
+    steps: int,
+    seed: int = config.SEED,
+) -> ScratchSearch:
+    """Train :func:`helpers.models.small_cnn` afresh at each input size; choose the size on validation.
+
+    The scratch baseline's fairer chance (chapters 08 and 10): larger inputs than the curve's
+    and as many steps as given, each size from fresh weights with the same seed and batches.
+
+    Args:
+        images: ``images[side][split]`` pixels (0-255) at ``side`` pixels, for ``"train"``,
+            ``"validation"`` and ``"test"``.
+        labels: ``labels[split]`` integer classes.
+        indices: The training rows to use.
+        steps: Training steps at every size.
+        seed: Seed of the weights and of the batches.
+
+    Raises:
+        ValueError: No sizes, a size whose images are not square at that side, or a missing split.
+    """
+    if not images:
+        raise ValueError("Give at least one input size: images[side][split].")
+    check_positive_int("steps", steps)
+    num_classes = int(max(labels["train"].max(), labels["validation"].max(), labels["test"].max())) + 1
+    validation, predicted = {}, {}
+    for side, by_split in images.items():
+        missing = {"train", "validation", "test"} - set(by_split)
+        if missing:
+            raise ValueError(f"images[{side}] lacks the split(s) {sorted(missing)}.")
+        if by_split["train"].shape[1:3] != (side, side):
+            raise ValueError(f"images[{side}] holds images of {by_split['train'].shape[1:3]} pixels, not {side}x{side}.")
+        keras.utils.set_random_seed(seed)
+        model = models.compile_classifier(models.small_cnn(side, num_classes))
+        fit_steps(model, by_split["train"][indices], labels["train"][indices], steps, seed=seed)
+        validation[side] = float(model.evaluate(by_split["validation"], labels["validation"], verbose=0)[1])
+        predicted[side] = model.predict(by_split["test"], verbose=0).argmax(axis=1)
+    return ScratchSearch(validation, predicted)
 
 
 def mean_curve(curve: Curve) -> dict[str, dict[int, float]]:

@@ -180,3 +180,35 @@ def test_compile_classifier_uses_logits_and_accuracy():
     assert model.loss.get_config()["from_logits"] is True
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
     assert model.steps_per_execution == 10
+
+
+def _pixels(side: int, n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, side, side, 3)).astype(np.uint8)
+
+
+def test_scratch_by_input_size_trains_each_size_and_chooses_on_validation():
+    labels = {"train": np.arange(12) % 3, "validation": np.arange(6) % 3, "test": np.arange(9) % 3}
+    images = {side: {split: _pixels(side, len(y), seed) for seed, (split, y) in enumerate(labels.items())}
+              for side in (16, 24)}
+    search = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=2)
+    assert set(search.validation) == {16, 24} and all(0 <= v <= 1 for v in search.validation.values())
+    assert all(p.shape == (9,) and p.max() < 3 for p in search.predicted.values())
+    assert search.chosen == max(search.validation, key=search.validation.get)
+    again = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=2)
+    assert again.validation == search.validation  # seeded: the same weights and batches
+
+
+def test_scratch_search_chooses_the_best_validation_and_the_smallest_on_a_tie():
+    assert efficiency.ScratchSearch({32: 0.5, 64: 0.7, 96: 0.6}, {}).chosen == 64
+    assert efficiency.ScratchSearch({96: 0.7, 32: 0.7}, {}).chosen == 32
+
+
+def test_scratch_by_input_size_refuses_bad_inputs():
+    labels = {"train": np.arange(4) % 2, "validation": np.arange(4) % 2, "test": np.arange(4) % 2}
+    with pytest.raises(ValueError, match="at least one input size"):
+        efficiency.scratch_by_input_size({}, labels, np.arange(4), steps=2)
+    with pytest.raises(ValueError, match="lacks the split"):
+        efficiency.scratch_by_input_size({8: {"train": _pixels(8, 4, 0)}}, labels, np.arange(4), steps=2)
+    wrong = {8: {split: _pixels(10, 4, 0) for split in labels}}
+    with pytest.raises(ValueError, match="not 8x8"):
+        efficiency.scratch_by_input_size(wrong, labels, np.arange(4), steps=2)
