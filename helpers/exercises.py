@@ -215,12 +215,13 @@ def check_choice(answer: str | None, correct: str, options: list[str], hint: str
     return report(chosen == correct.lower(), hint)
 
 
-def check_combined_remedies(history: Any, early_stopping: Any) -> Verdict:
+def check_combined_remedies(history: Any, early_stopping: Any, patience: int) -> Verdict:
     """Chapter 08, exercise 3: one scratch CNN with augmentation, dropout 0.5 and early stopping.
 
     Args:
         history: What ``model.fit`` (chapter 08's ``run``) returned; ``history.model`` is the network.
         early_stopping: The ``keras.callbacks.EarlyStopping`` passed to that ``fit``.
+        patience: The patience the exercise asks for (the notebook's ``PATIENCE``).
     """
     import keras
 
@@ -244,6 +245,9 @@ def check_combined_remedies(history: Any, early_stopping: Any) -> Verdict:
     if early_stopping.monitor != "val_accuracy" or not early_stopping.restore_best_weights:
         return report(False, "watch the validation accuracy, and make the callback put back the best epoch's "
                              "weights (by default Keras keeps the last epoch's).")
+    if early_stopping.patience != patience:
+        return report(False, f"use patience={patience} (PATIENCE), as the exercise asks; the callback has "
+                             f"patience={early_stopping.patience}.")
     if "val_accuracy" not in history.history:
         return report(False, "train with validation data (run does), so early stopping has something to watch.")
     if getattr(early_stopping, "model", None) is not model:
@@ -446,3 +450,23 @@ def check_flip_dice(answer: float | None, encoder: Any, decoder: Any, preprocess
 
     return check_close_once_answered(answer, truth, "flip the images with [:, :, ::-1] (axis 2 is the width), "
                                      "and flip the decoded logits back the same way before averaging.", 1e-3)
+
+
+def check_pair_similarity(same: float | None, different: float | None, embeddings: np.ndarray,
+                          speakers: np.ndarray) -> Verdict:
+    """Chapter 12, exercise 4: mean cosine similarity of same-speaker and of different-speaker pairs.
+
+    Over all pairs of two distinct recordings; ``embeddings`` are unit-length rows, so the
+    cosine similarity of two recordings is the dot product of their rows.
+    """
+    if not _attempted(same) or not _attempted(different):
+        return report(None, "")
+    embeddings, speakers = np.asarray(embeddings, dtype=np.float64), np.asarray(speakers)
+    similarity = embeddings @ embeddings.T
+    same_speaker = speakers[:, None] == speakers[None, :]
+    distinct = ~np.eye(len(speakers), dtype=bool)
+    truth = (similarity[same_speaker & distinct].mean(), similarity[~same_speaker].mean())
+    if np.isclose(float(same), truth[0], atol=1e-4) and np.isclose(float(different), truth[1], atol=1e-4):
+        return report(True, "")
+    return report(False, "take embeddings @ embeddings.T; average it where the two speakers are equal (leaving "
+                         "out the diagonal: a recording with itself) and where they differ.")

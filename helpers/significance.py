@@ -10,10 +10,15 @@ models a point apart may be equally good. The statistics come from SciPy:
   bootstrap interval for the difference (``scipy.stats.bootstrap``).
 * :func:`compare_scores` — two models' continuous scores per example (Dice of each image): the
   Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) and a paired bootstrap interval.
+* :func:`holm` — several tests in one cell (one per training size): Holm's adjusted p-values,
+  so that the chance of any false alarm among them stays at the stated level. SciPy has no
+  Holm correction and statsmodels would bring pandas, so it is written here (a few lines,
+  tested against a worked example).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +88,28 @@ class _PairedVerdict:
 
     def summary(self) -> str:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given (Holm, 1979).
+
+    Sort the ``m`` p-values; multiply the ``i``-th smallest (from 0) by ``m - i``, make the
+    results non-decreasing and cap them at 1. A test is significant at family level ``alpha``
+    when its adjusted p-value is below ``alpha``: the chance of one or more false alarms among
+    the ``m`` tests is then at most ``alpha``, whatever their dependence. Never less strict than
+    the single tests, and never stricter than Bonferroni's ``m * p``.
+
+    Raises:
+        ValueError: No p-values, or one outside 0..1.
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1 or p.size == 0 or np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
+        raise ValueError(f"holm needs a list of p-values between 0 and 1, got {p_values!r}.")
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted.tolist()
 
 
 @dataclass(frozen=True, repr=False)

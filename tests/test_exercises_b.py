@@ -21,11 +21,11 @@ def _fit(dropout=0.5, augment=True, callback=None, fit_callback=True):
 
 def test_the_asked_network_passes():
     history, callback = _fit()
-    assert exercises.check_combined_remedies(history, callback).correct
+    assert exercises.check_combined_remedies(history, callback, patience=2).correct
 
 
 def test_nothing_attempted_is_not_wrong():
-    verdict = exercises.check_combined_remedies(None, None)
+    verdict = exercises.check_combined_remedies(None, None, patience=2)
     assert not verdict and "Not attempted" in repr(verdict)
 
 
@@ -36,16 +36,18 @@ def test_nothing_attempted_is_not_wrong():
     ({"callback": keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=2)}, "best epoch's weights"),
     ({"callback": keras.callbacks.EarlyStopping(monitor="val_loss", restore_best_weights=True)}, "validation accuracy"),
     ({"fit_callback": False}, "pass the callback to the fit"),
+    ({"callback": keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=3, restore_best_weights=True)},
+     "use patience=2"),
 ])
 def test_each_missing_piece_is_named(options, hint):
     history, callback = _fit(**options)
-    verdict = exercises.check_combined_remedies(history, callback)
+    verdict = exercises.check_combined_remedies(history, callback, patience=2)
     assert not verdict.correct and hint in verdict.message
 
 
 def test_a_model_instead_of_its_history_is_refused():
     history, callback = _fit()
-    verdict = exercises.check_combined_remedies(history.model, callback)
+    verdict = exercises.check_combined_remedies(history.model, callback, patience=2)
     assert not verdict.correct and "History" in verdict.message
 
 

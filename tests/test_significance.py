@@ -131,3 +131,23 @@ def test_identical_scores_compare_as_no_difference():
 def test_scores_must_be_one_per_example_for_both_models(first, second):
     with pytest.raises(ValueError, match="one score per test example"):
         significance.compare_scores(first, second)
+
+
+def test_holm_matches_a_worked_example_and_keeps_the_order():
+    # Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04; made non-decreasing: 0.06 for both last.
+    adjusted = significance.holm([0.01, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_lies_between_the_single_tests_and_bonferroni():
+    p = np.random.default_rng(0).uniform(0, 0.3, 7)
+    adjusted = np.array(significance.holm(p))
+    assert np.all(adjusted >= p) and np.all(adjusted <= np.minimum(7 * p, 1) + 1e-12)
+    np.testing.assert_allclose(significance.holm([0.2, 0.3]), [0.4, 0.4])  # 0.3 x 1 is raised to 0.2 x 2
+    np.testing.assert_allclose(significance.holm([0.6, 0.7, 0.1]), [1.0, 1.0, 0.3])
+
+
+@pytest.mark.parametrize("bad", [[], [1.5], [-0.1, 0.2], [float("nan")]])
+def test_holm_refuses_what_is_not_a_list_of_p_values(bad):
+    with pytest.raises(ValueError, match="p-values between 0 and 1"):
+        significance.holm(bad)
