@@ -171,3 +171,32 @@ def segmentation_overlays(
         axis.axis("off")
     figure.tight_layout()
     return figure
+
+
+def confusion_matrix(matrix: np.ndarray, names: Sequence[str], title: str = "", axis=None,
+                     what: str = "") -> Figure:
+    """Draw a confusion matrix with its counts: rows the truth, columns the prediction.
+
+    Args:
+        matrix: ``(k, k)`` counts (:func:`helpers.evaluation.confusion`).
+        names: The ``k`` class names, in order.
+        title: Axis title.
+        axis: Draw into this matplotlib axis (for side-by-side matrices); a new figure otherwise.
+        what: What the classes are, for the axis labels (e.g. ``"digit"``).
+
+    Raises:
+        ValueError: If the matrix is not square with one name per row.
+    """
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or len(names) != len(matrix):
+        raise ValueError(f"Need a square matrix with one name per row; got {matrix.shape} and {len(names)} names.")
+    if axis is None:
+        _, axis = plt.subplots(figsize=(0.45 * len(names) + 1, 0.4 * len(names) + 1))
+    axis.imshow(matrix, cmap="Blues")
+    for (row, column), count in np.ndenumerate(matrix):
+        axis.text(column, row, count, ha="center", va="center", fontsize=7,
+                  color="white" if count > matrix.max() / 2 else "black")
+    axis.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
+             xlabel=f"predicted {what}".strip(), ylabel=f"true {what}".strip(), title=title)
+    axis.tick_params(axis="x", labelrotation=45 if max(len(str(n)) for n in names) > 2 else 0)
+    return axis.figure

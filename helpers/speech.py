@@ -7,7 +7,9 @@ embedding (:mod:`helpers.speech_encoder`) and caches the pooled features on disk
 
 The question is whether these features let a linear classifier recognise digits said by a
 speaker it never heard: :func:`leave_one_speaker_out` trains on four speakers and predicts
-the fifth.
+the fifth. :func:`spoken_digit_speaker_embeddings` embeds the same recordings with a speaker
+encoder (:mod:`helpers.speaker_encoder`), and :func:`predict_out_of_group` asks the opposite
+question: who is speaking, in words the classifier never heard.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pathlib
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,29 +183,147 @@ def spoken_digit_features(batch_size: int = 16, split: str = "train") -> SpokenD
     return SpokenDigitFeatures(**arrays, seconds=time.perf_counter() - start, from_cache=from_cache)
 
 
-def _folds(
-    digits: np.ndarray, speakers: np.ndarray, per_digit: int | None, seed: int
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """``(held-out speaker, training indices, test indices)`` for each speaker, sorted by name.
+@dataclass(frozen=True)
+class SpeakerEmbeddings:
+    """Resemblyzer's speaker embedding of every spoken_digit recording, in dataset order.
 
-    With ``per_digit``, the training set is ``per_digit`` recordings of each digit drawn
-    (seeded) from all the other speakers together: the same draw for any features.
+    Attributes:
+        embeddings: ``(n, 256)`` float32, L2-normalised (:mod:`helpers.speaker_encoder`).
+        filenames: ``(n,)`` str, to line them up with :class:`SpokenDigitFeatures`.
+        seconds: Time spent computing (cache miss) or loading (cache hit).
+        from_cache: Whether the embeddings were loaded from disk.
+    """
+
+    embeddings: np.ndarray
+    filenames: np.ndarray
+    seconds: float = 0.0
+    from_cache: bool = False
+
+
+def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", batch_size: int = 64) -> SpeakerEmbeddings:
+    """Embed every spoken_digit recording with the GE2E speaker encoder, cached on disk.
+
+    Each recording is resampled from 8 kHz to 16 kHz (SciPy's polyphase filter), scaled to
+    [-1, 1] and embedded as Resemblyzer embeds an utterance
+    (:func:`helpers.speaker_encoder.embed_utterances`); no lead silence is added.
+
+    Args:
+        encoder: :func:`helpers.speaker_encoder.speaker_encoder`'s model (built here if not given
+            and the cache misses).
+        split: A tfds split of ``spoken_digit``.
+        batch_size: Partial windows per forward pass.
+
+    Raises:
+        ResourceNotAvailableError: The dataset is neither on disk nor downloadable.
+        CourseError: The resemblyzer wheel is missing.
+    """
+    from scipy import signal
+
+    from helpers import data, speaker_encoder
+
+    batch_size = check_positive_int("batch_size", batch_size)
+    tag = re.sub(r"[^A-Za-z0-9]+", "_", split).strip("_")
+    path = config.cache_dir() / "speech" / f"spoken_digit-{tag}-ge2e_speaker_encoder.npz"
+    start = time.perf_counter()
+    if path.exists():
+        with np.load(path) as stored:
+            return SpeakerEmbeddings(stored["embeddings"], stored["filenames"], time.perf_counter() - start, True)
+    encoder = encoder if encoder is not None else speaker_encoder.speaker_encoder()
+    wavs, filenames = [], []
+    for example in data.prepared_builder("spoken_digit").as_dataset(split=split).as_numpy_iterator():
+        wavs.append(signal.resample_poly(example["audio"] / 32768, SAMPLE_RATE // SOURCE_RATE, 1))
+        filenames.append(example["audio/filename"].decode())
+    if not wavs:
+        raise ValueError(f"The split {split!r} of spoken_digit is empty.")
+    embeddings = speaker_encoder.embed_utterances(encoder, wavs, batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+    np.savez(partial, embeddings=embeddings, filenames=np.asarray(filenames))
+    partial.replace(path)  # atomic: a half-written file is never read as a cache
+    return SpeakerEmbeddings(embeddings, np.asarray(filenames), time.perf_counter() - start, False)
+
+
+def _folds(
+    labels: np.ndarray, groups: np.ndarray, per_label: int | None, seed: int, label_name: str = "label",
+    group_name: str = "group",
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """``(held-out group, training indices, test indices)`` for each group, sorted.
+
+    With ``per_label``, the training set is ``per_label`` rows of each label drawn (seeded)
+    from all the other groups together: the same draw for any features.
     """
     generator = np.random.default_rng(seed)
-    for speaker in sorted(set(speakers.tolist())):
-        train = np.flatnonzero(speakers != speaker)
-        if per_digit is not None:
+    for group in sorted(set(groups.tolist())):
+        train = np.flatnonzero(groups != group)
+        if per_label is not None:
             chosen = []
-            for digit in np.unique(digits):
-                candidates = train[digits[train] == digit]
-                if candidates.size < per_digit:
+            for label in np.unique(labels):
+                candidates = train[labels[train] == label]
+                if candidates.size < per_label:
                     raise ValueError(
-                        f"per_digit={per_digit} but only {candidates.size} recordings of digit {digit} "
-                        f"come from speakers other than {speaker!r}; choose at most {candidates.size}."
+                        f"per_{label_name}={per_label} but only {candidates.size} recordings of {label_name} "
+                        f"{label} lie outside the held-out {group_name} {group!r}; choose at most {candidates.size}."
                     )
-                chosen.append(generator.choice(candidates, per_digit, replace=False))
+                chosen.append(generator.choice(candidates, per_label, replace=False))
             train = np.sort(np.concatenate(chosen))
-        yield speaker, train, np.flatnonzero(speakers == speaker)
+        yield group, train, np.flatnonzero(groups == group)
+
+
+def predict_out_of_group(
+    features: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    per_label: int | None = None,
+    seed: int = config.SEED,
+    label_name: str = "label",
+    group_name: str = "group",
+) -> np.ndarray:
+    """Predict every row's label with a linear probe that never saw a row of its group.
+
+    For each group, a linear probe (logistic regression on standardised features, as in
+    :func:`helpers.domain_gap.probe_accuracy`) is trained on the other groups' rows and
+    predicts the held-out group's. Returning predictions, not accuracies, lets two feature
+    sets be compared on all rows, paired (:func:`helpers.significance.compare`). Digits by
+    unheard speakers: labels are digits, groups speakers (:func:`leave_one_speaker_out`).
+    Speakers by unheard words: labels are speakers, groups sets of digits.
+
+    Args:
+        features: ``(n, d)`` array, one row per recording.
+        labels: ``(n,)`` true labels (integers or strings).
+        groups: ``(n,)`` group of each row (at least two groups).
+        per_label: If given, train on only this many rows per label, drawn (seeded) from the
+            other groups; the same ``seed`` draws the same rows for any features.
+        seed: Seed of that draw.
+        label_name, group_name: What labels and groups are, for error messages.
+
+    Returns:
+        ``(n,)`` out-of-group predicted label of every row.
+
+    Raises:
+        ValueError: On mismatched lengths, fewer than two groups, or a bad ``per_label``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    features, labels, groups = np.asarray(features), np.asarray(labels), np.asarray(groups)
+    if features.ndim != 2 or not len(features) == len(labels) == len(groups):
+        raise ValueError(
+            f"Give one feature row, {label_name} and {group_name} per recording; got features {features.shape}, "
+            f"{len(labels)} {label_name}s, {len(groups)} {group_name}s."
+        )
+    if len(set(groups.tolist())) < 2:
+        raise ValueError(f"Leaving one {group_name} out needs recordings from at least two {group_name}s.")
+    if per_label is not None:
+        per_label = check_positive_int(f"per_{label_name}", per_label)
+    predictions = np.empty_like(labels)
+    # One BLAS thread: for problems this small, waking OpenBLAS's threads costs far more than the arithmetic.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _, train, test in _folds(labels, groups, per_label, seed, label_name, group_name):
+            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+            predictions[test] = probe.fit(features[train], labels[train]).predict(features[test])
+    return predictions
 
 
 def leave_one_speaker_out(
@@ -214,18 +335,7 @@ def leave_one_speaker_out(
 ) -> np.ndarray:
     """Predict every recording's digit with a classifier that never heard its speaker.
 
-    For each speaker, a linear probe (logistic regression on standardised features, as in
-    :func:`helpers.domain_gap.probe_accuracy`) is trained on the other speakers' recordings
-    and predicts the held-out speaker's. Returning predictions, not accuracies, lets two
-    feature sets be compared on all recordings, paired (:func:`helpers.significance.compare`).
-
-    Args:
-        features: ``(n, d)`` array, one row per recording.
-        digits: ``(n,)`` true digits.
-        speakers: ``(n,)`` speaker of each recording (at least two speakers).
-        per_digit: If given, train on only this many recordings per digit, drawn (seeded)
-            from the other speakers; the same ``seed`` draws the same recordings for any features.
-        seed: Seed of that draw.
+    :func:`predict_out_of_group` with digits as labels and speakers as groups.
 
     Returns:
         ``(n,)`` out-of-fold predicted digit of every recording.
@@ -233,25 +343,4 @@ def leave_one_speaker_out(
     Raises:
         ValueError: On mismatched lengths, fewer than two speakers, or a bad ``per_digit``.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
-
-    features, digits, speakers = np.asarray(features), np.asarray(digits), np.asarray(speakers)
-    if features.ndim != 2 or not len(features) == len(digits) == len(speakers):
-        raise ValueError(
-            f"Give one feature row, digit and speaker per recording; got features {features.shape}, "
-            f"{len(digits)} digits, {len(speakers)} speakers."
-        )
-    if len(set(speakers.tolist())) < 2:
-        raise ValueError("Leave-one-speaker-out needs recordings from at least two speakers.")
-    if per_digit is not None:
-        per_digit = check_positive_int("per_digit", per_digit)
-    predictions = np.empty_like(digits)
-    # One BLAS thread: for problems this small, waking OpenBLAS's threads costs far more than the arithmetic.
-    with threadpool_limits(limits=1, user_api="blas"):
-        for _, train, test in _folds(digits, speakers, per_digit, seed):
-            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-            predictions[test] = probe.fit(features[train], digits[train]).predict(features[test])
-    return predictions
+    return predict_out_of_group(features, digits, speakers, per_digit, seed, label_name="digit", group_name="speaker")

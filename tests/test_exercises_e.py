@@ -63,3 +63,12 @@ def test_flatten_head_at_size_matches_keras():
     head = keras.Sequential([keras.Input(base.output_shape[1:]), keras.layers.Flatten(),
                              keras.layers.Dense(256), keras.layers.Dense(5)])
     assert exercises.check_flatten_head_at_size(head.count_params())
+
+
+def test_pair_similarity_averages_distinct_pairs_only():
+    embeddings = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    speakers = np.array(["a", "a", "b"])
+    # same-speaker pairs: (0, 1) twice -> 0.6; different: (0, 2), (1, 2) both ways -> (0 + 0.8) / 2
+    assert exercises.check_pair_similarity(0.6, 0.4, embeddings, speakers)
+    assert not exercises.check_pair_similarity((1 + 1 + 0.6 + 0.6) / 4, 0.4, embeddings, speakers)  # diagonal kept
+    assert "Not attempted" in repr(exercises.check_pair_similarity(None, 0.4, embeddings, speakers))

@@ -72,3 +72,12 @@ def test_data_efficiency_plot_has_a_panel_per_domain_and_error_bars():
     labels = [t.get_text() for t in left.get_xticklabels() + left.get_xticklabels(minor=True) if t.get_text()]
     assert labels == ["5", "20"], labels  # the sizes only: no minor labels such as 6×10⁰ between them
     plt.close(figure)
+
+
+def test_confusion_matrix_draws_counts_and_names():
+    figure = plots.confusion_matrix(np.array([[3, 1], [0, 4]]), ["jackson", "theo"], title="t", what="speaker")
+    axis = figure.axes[0]
+    assert [t.get_text() for t in axis.texts] == ["3", "1", "0", "4"]
+    assert [t.get_text() for t in axis.get_xticklabels()] == ["jackson", "theo"] and axis.get_ylabel() == "true speaker"
+    with pytest.raises(ValueError, match="square matrix"):
+        plots.confusion_matrix(np.ones((2, 3)), ["a", "b"])

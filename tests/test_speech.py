@@ -66,17 +66,17 @@ def test_leave_one_speaker_out_learns_from_other_speakers():
 
 def test_per_digit_draws_that_many_per_digit_from_other_speakers_only():
     digits, speakers = metadata()
-    folds = list(speech._folds(digits, speakers, per_digit=3, seed=1))
+    folds = list(speech._folds(digits, speakers, per_label=3, seed=1))
     assert [speaker for speaker, _, _ in folds] == ["a", "b", "c", "d", "e"]
     for speaker, train, test in folds:
         assert np.all(speakers[test] == speaker) and len(test) == 60
         assert not np.any(speakers[train] == speaker)
         np.testing.assert_array_equal(np.bincount(digits[train]), np.full(10, 3))
-    again = list(speech._folds(digits, speakers, per_digit=3, seed=1))
-    other = list(speech._folds(digits, speakers, per_digit=3, seed=2))
+    again = list(speech._folds(digits, speakers, per_label=3, seed=1))
+    other = list(speech._folds(digits, speakers, per_label=3, seed=2))
     assert all(np.array_equal(f[1], g[1]) for f, g in zip(folds, again))
     assert not all(np.array_equal(f[1], g[1]) for f, g in zip(folds, other))
-    full = list(speech._folds(digits, speakers, per_digit=None, seed=1))
+    full = list(speech._folds(digits, speakers, per_label=None, seed=1))
     assert all(len(train) == 240 for _, train, _ in full)
 
 
@@ -113,3 +113,16 @@ def test_spoken_digit_features_streams_batches_and_caches(tmp_cache):
     np.testing.assert_array_equal(again.speakers, first.speakers)
     with pytest.raises(ValueError, match="batch_size"):
         speech.spoken_digit_features(batch_size=0)
+
+
+def test_out_of_group_predicts_speakers_from_words_never_heard():
+    digits, speakers = metadata()
+    voice = {s: np.random.default_rng(k).normal(0, 1, 6) for k, s in enumerate("abcde")}
+    features = np.stack([voice[s] for s in speakers]) + np.random.default_rng(9).normal(0, 0.3, (len(digits), 6))
+    halves = digits < 5
+    predicted = speech.predict_out_of_group(features, speakers, halves, label_name="speaker", group_name="half")
+    assert predicted.dtype == speakers.dtype and np.mean(predicted == speakers) > 0.9
+    few = speech.predict_out_of_group(features, speakers, halves, per_label=4, label_name="speaker", group_name="half")
+    assert np.mean(few == speakers) > 0.8
+    with pytest.raises(ValueError, match="per_speaker=99 but only 30 recordings of speaker a lie outside the held-out half"):
+        speech.predict_out_of_group(features, speakers, halves, per_label=99, label_name="speaker", group_name="half")
