@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MAX_CELL_LINES = 25
 
 
@@ -141,3 +142,46 @@ def test_no_measured_figures_typed_into_markdown(path):
         "(an f-string or IPython.display.Markdown); for a published figure, a formula constant or a "
         "parameter, add it to ALLOWED_FIGURES with its reason."
     )
+
+
+# The README and the instructor guide are prose too: outside the tables `make bench` writes (between its
+# markers) and code blocks, a figure is allowed only where it is not a measurement.
+ALLOWED_IN_DOCS: dict[str, dict[str, str]] = {
+    "README.md": {
+        "4 GB": "the memory of the laptop the course asks for (a requirement, not a measurement)",
+        "2 GB": "the disk the packages need and Binder's memory (published specifications)",
+        "3.11": "a Python version", "3.12": "a Python version",
+        "2.0": "a licence's name (Apache 2.0)", "4.0": "a licence's name (CC BY-NC-SA 4.0)",
+        "0.4": "a package version (openwakeword 0.4.0)", "0.1": "a package version (resemblyzer 0.1.4)",
+        "10 min": "a planned teaching time in the course map", "15 min": "a planned teaching time",
+        "20 min": "a planned teaching time",
+    },
+    "docs/instructor-guide.md": {
+        "2 GB": "Binder's memory (a published specification)",
+        "30 min": "a planned schedule (3 h 30 min)",
+        "60 MB": "the size of a file to download (VGG16's weights), not a measurement of the course",
+        "46 MB": "the size of a file to download (Kvasir-SEG), not a measurement of the course",
+    },
+}
+BENCH_TABLES = re.compile(r"<!-- ([\w-]+):start.*?<!-- \1:end -->|```.*?```", re.S)
+
+
+def typed_figures_in_markdown(text: str, allowed: dict[str, str]) -> list[str]:
+    """Figures in a markdown document's prose that are not in ``allowed``, with some context."""
+    prose = NOT_PROSE.sub("", BENCH_TABLES.sub("", text))
+    return [f"{m.group(1)!r} in ...{prose[max(0, m.start() - 40):m.end() + 10]!r}" for m in FIGURE.finditer(prose)
+            if m.group(1) not in allowed and not VERSION.search(prose[max(0, m.start() - 12):m.start()])]
+
+
+def test_typed_figures_in_docs_are_found():
+    text = ("Peaks below 1.5 GiB.\n<!-- benchmarks:start -->\n| 00 | 60 s | 1.20 GiB |\n<!-- benchmarks:end -->\n"
+            "```\npip install x==1.2\n```\nTakes 15 min (planned), about 400 MB.")
+    found = typed_figures_in_markdown(text, {"15 min": "planned"})
+    assert [f.split(" in ")[0] for f in found] == ["'1.5'", "'400 MB'"]  # the decimal is found first
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED_IN_DOCS))
+def test_no_measured_figures_typed_into_docs(name):
+    found = typed_figures_in_markdown((ROOT / name).read_text(), ALLOWED_IN_DOCS[name])
+    assert not found, (f"{name}: measured figures typed into prose drift from what the code measures; let make "
+                       f"bench write them, or add an entry with its reason to ALLOWED_IN_DOCS: {found}")
