@@ -96,7 +96,7 @@ def machine_record() -> dict[str, str]:
     return {
         "cpu_cores": str(os.cpu_count()),
         "machine": platform.machine(),
-        "system": f"{platform.system()} {platform.release()}",
+        "system": platform.system(),  # not the kernel release: a build string of the machine, no use to a reader
         "python": platform.python_version(),
         "tensorflow": _version("tensorflow"),
         "keras": _version("keras"),

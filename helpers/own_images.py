@@ -228,3 +228,22 @@ def write_example_folder(
         jpeg = tf.io.encode_jpeg(tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8))
         tf.io.write_file(str(folder / f"{index:04d}.jpg"), jpeg)
     return directory
+
+
+def write_flower_folder(flowers, directory: str | Path, count: int, class_names: list[str],  # noqa: ANN001
+                        split: str = "train") -> Path:
+    """A stand-in for a folder of your own photos: tf_flowers photos of some classes, in class subfolders.
+
+    Takes the first ``count`` photos of ``split`` (:class:`helpers.data.ImageSplits`) and keeps
+    those of ``class_names``; the folder is emptied first, so every run writes the same one.
+    """
+    import shutil
+
+    check_positive_int("count", count)
+    unknown = set(class_names) - set(flowers.class_names)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)} are not flower classes; choose among {flowers.class_names}.")
+    shutil.rmtree(directory, ignore_errors=True)
+    images, labels = next(iter(flowers.batches(split, batch_size=count)))
+    keep = np.isin(labels.numpy(), [flowers.class_names.index(name) for name in class_names])
+    return write_example_folder(images.numpy()[keep], labels.numpy()[keep], flowers.class_names, directory)

@@ -10,7 +10,7 @@ models a point apart may be equally good. The statistics come from SciPy:
   bootstrap interval for the difference (``scipy.stats.bootstrap``).
 * :func:`compare_scores` — two models' continuous scores per example (Dice of each image): the
   Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) and a paired bootstrap interval.
-* :func:`holm` — several tests in one cell (one per training size): Holm's adjusted p-values,
+* :func:`holm`, :func:`holm_adjusted` — several tests in one cell (one per training size): Holm's adjusted p-values,
   so that the chance of any false alarm among them stays at the stated level. SciPy has no
   Holm correction and statsmodels would bring pandas, so it is written here (a few lines,
   tested against a worked example).
@@ -18,13 +18,17 @@ models a point apart may be equally good. The statistics come from SciPy:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 from scipy import stats
 
 from helpers import config
+
+Key = TypeVar("Key")
+Tested = TypeVar("Tested", "Comparison", "ScoreComparison")
 
 
 def _correct(labels: np.ndarray, predictions: np.ndarray, name: str) -> np.ndarray:
@@ -90,6 +94,12 @@ class _PairedVerdict:
         raise NotImplementedError
 
 
+def _p_text(test: Comparison | ScoreComparison) -> str:
+    """``"p = 0.012"``, ``"p < 1e-300"`` where it underflows, with the correction if any."""
+    text = "p < 1e-300" if test.p_value == 0 else f"p = {test.p_value:.3g}"
+    return f"{text} ({test.correction})" if test.correction else text
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjusted p-values, in the order given (Holm, 1979).
 
@@ -112,6 +122,22 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
+def holm_adjusted(comparisons: Mapping[Key, Tested]) -> dict[Key, Tested]:
+    """The same paired comparisons with Holm-adjusted p-values: one family of tests.
+
+    Their verdicts (``significant``, ``verdict()``, the printed summary) then keep the chance
+    of any false alarm among them at the usual level; each summary names the correction.
+
+    Raises:
+        ValueError: If there is no comparison.
+    """
+    if not comparisons:
+        raise ValueError("holm_adjusted needs at least one comparison.")
+    adjusted = holm([c.p_value for c in comparisons.values()])
+    note = f"Holm-adjusted over {len(comparisons)} tests"
+    return {key: replace(c, p_value=p, correction=note) for (key, c), p in zip(comparisons.items(), adjusted)}
+
+
 @dataclass(frozen=True, repr=False)
 class Comparison(_PairedVerdict):
     """Two classifiers scored on the same test examples; "significant" is the exact McNemar test's."""
@@ -127,6 +153,8 @@ class Comparison(_PairedVerdict):
     p_value: float
     """Exact McNemar test: the chance of a split of disagreements this uneven if neither is better."""
     confidence: float = 0.95
+    correction: str = ""
+    """How ``p_value`` was adjusted for several tests (:func:`holm_adjusted`), or empty."""
 
     @property
     def difference(self) -> float:
@@ -142,7 +170,7 @@ class Comparison(_PairedVerdict):
             lines.append(f"{name}: {accuracy:.3f} ({level} interval {low:.3f}-{high:.3f}, n={self.total})")
         low, high = self.difference_interval
         lines.append(f"difference {self.difference:+.3f} ({level} paired interval {low:+.3f} to {high:+.3f}); "
-                     f"disagreements {self.only_first} vs {self.only_second}, McNemar p = {self.p_value:.3g}")
+                     f"disagreements {self.only_first} vs {self.only_second}, McNemar {_p_text(self)}")
         lines.append(f"=> {self.verdict()}")
         return "\n".join(lines)
 
@@ -205,6 +233,8 @@ class ScoreComparison(_PairedVerdict):
     p_value: float
     """Wilcoxon signed-rank test on the per-example differences (two-sided)."""
     confidence: float = 0.95
+    correction: str = ""
+    """How ``p_value`` was adjusted for several tests (:func:`holm_adjusted`), or empty."""
 
     _higher = "scores higher than"
     _none = "no detectable difference"
@@ -220,7 +250,7 @@ class ScoreComparison(_PairedVerdict):
         means = ", ".join(f"{name} {mean:.3f}" for name, mean in zip(self.names, self.means))
         return (f"mean per example (n={self.total}): {means}\n"
                 f"difference {self.difference:+.3f} ({self.confidence:.0%} paired interval {low:+.3f} to {high:+.3f}), "
-                f"Wilcoxon signed-rank p = {self.p_value:.3g}\n=> {self.verdict()}")
+                f"Wilcoxon signed-rank {_p_text(self)}\n=> {self.verdict()}")
 
 
 def compare_scores(

@@ -10,7 +10,8 @@ L2 normalisation.
 
 The file is PyTorch's legacy (non-zip) serialisation: a pickle whose tensors point to raw
 storages written after it. :func:`read_torch_legacy` reads it with :mod:`pickle` and NumPy,
-accepting only the few names such a state dict contains (a pickle may otherwise run code).
+accepting only the few names such a state dict contains in any of its pickles (a pickle may
+otherwise run code), and checking that every tensor fits in its storage.
 :func:`speaker_encoder` copies the weights into Keras ``LSTM`` and ``Dense`` layers: PyTorch
 and Keras order an LSTM's four gates the same way (input, forget, cell, output), PyTorch
 stores ``(4 * units, inputs)`` matrices where Keras stores their transpose, and PyTorch has
@@ -37,7 +38,7 @@ import functools
 import importlib.util
 import pathlib
 import pickle
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -100,7 +101,18 @@ def read_torch_legacy(path: str | pathlib.Path) -> dict[str, Any]:
     """
     storages: dict[str, list[Any]] = {}
 
-    class _Unpickler(pickle.Unpickler):
+    class _Plain(pickle.Unpickler):
+        """Numbers, strings, lists and dicts only: any class or function is refused."""
+
+        def find_class(self, module: str, name: str) -> Any:
+            raise ValueError(f"{path} names {module}.{name}: not a plain state dict; refusing to load it.")
+
+        def persistent_load(self, pid: Any) -> Any:
+            raise ValueError(f"{path} refers to outside data where none is expected; refusing to load it.")
+
+    class _StateDict(_Plain):
+        """Also tensors, their storages and ordered dicts: what a state dict is made of."""
+
         def find_class(self, module: str, name: str) -> Any:
             if (module, name) == ("collections", "OrderedDict"):
                 return collections.OrderedDict
@@ -108,35 +120,49 @@ def read_torch_legacy(path: str | pathlib.Path) -> dict[str, Any]:
                 return lambda storage, offset, size, stride, *_: ("tensor", storage, offset, tuple(size), tuple(stride))
             if module == "torch" and name in _STORAGE_TYPES:
                 return name
-            raise ValueError(f"{path} names {module}.{name}: not a plain state dict; refusing to load it.")
+            return super().find_class(module, name)
 
         def persistent_load(self, pid: Any) -> str:
-            _, storage_type, key, _location, count = pid[:5]
-            storages.setdefault(key, [storage_type, count, None])
+            kind, storage_type, key, _location, count, *view = pid
+            if kind != "storage" or storage_type not in _STORAGE_TYPES or any(v is not None for v in view):
+                raise ValueError(f"{path}: an unsupported storage reference {pid!r}; refusing to load it.")
+            storages.setdefault(key, [storage_type, int(count), None])
             return key
 
     with open(path, "rb") as file:
         try:
-            magic, _protocol, system = (pickle.load(file) for _ in range(3))
-        except Exception as error:  # noqa: BLE001 - any unpickling failure means "not this format"
+            magic, _protocol, system = (_Plain(file).load() for _ in range(3))
+        except ValueError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any other unpickling failure means "not this format"
             raise ValueError(f"{path} is not a legacy PyTorch file: {error}") from error
         if magic != _MAGIC:
             raise ValueError(f"{path} is not a legacy PyTorch file (it may be the newer zip format).")
-        if not system.get("little_endian", False):
+        if not isinstance(system, dict) or not system.get("little_endian", False):
             raise ValueError(f"{path} was written on a big-endian machine; this reader supports little-endian only.")
-        saved = _Unpickler(file).load()
-        for key in pickle.load(file):
+        saved = _StateDict(file).load()
+        for key in _Plain(file).load():
+            if key not in storages:
+                raise ValueError(f"{path}: storage {key!r} is listed but no tensor uses it.")
             storage_type, count, _ = storages[key]
             dtype = np.dtype(_STORAGE_TYPES[storage_type]).newbyteorder("<")
             stored = int(np.frombuffer(file.read(8), "<i8")[0])
-            if stored != count:
-                raise ValueError(f"{path}: storage {key} holds {stored} numbers, its tensors expect {count}.")
-            storages[key][2] = np.frombuffer(file.read(count * dtype.itemsize), dtype)
+            data = np.frombuffer(file.read(count * dtype.itemsize), dtype)
+            if stored != count or len(data) != count:
+                raise ValueError(f"{path}: storage {key} holds {min(stored, len(data))} numbers, its tensors expect "
+                                 f"{count} (a truncated or damaged file).")
+            storages[key][2] = data
 
     def rebuilt(value: Any) -> Any:
         if isinstance(value, tuple) and value and value[0] == "tensor":
             _, key, offset, size, stride = value
             data = storages[key][2]
+            if data is None:
+                raise ValueError(f"{path}: storage {key!r} was never written.")
+            last = offset + sum((n - 1) * step for n, step in zip(size, stride)) if all(size) else offset - 1
+            if offset < 0 or any(step < 0 for step in stride) or len(size) != len(stride) or last >= len(data):
+                raise ValueError(f"{path}: a tensor of shape {size} at offset {offset} with strides {stride} does "
+                                 f"not fit in its storage of {len(data)} numbers.")
             strides = [step * data.itemsize for step in stride]
             return np.lib.stride_tricks.as_strided(data[offset:], size, strides).astype(data.dtype.newbyteorder("="))
         if isinstance(value, dict):
@@ -266,20 +292,48 @@ def utterance_windows(wav: np.ndarray) -> np.ndarray:
     return np.stack([mel[window] for window in windows])
 
 
-def embed_utterances(encoder: Any, wavs: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """``(len(wavs), 256)`` speaker embeddings: the normalised mean of each utterance's windows.
+def embed_utterances(encoder: Any, wavs: Iterable[np.ndarray], batch_size: int = 128) -> np.ndarray:
+    """``(n, 256)`` speaker embeddings of ``n`` recordings: the normalised mean of each one's windows.
+
+    Streams: recordings are turned into windows one at a time and encoded ``batch_size``
+    windows at a time (the last batch padded), so memory does not grow with ``n``. The
+    encoder runs compiled with XLA, one shape for every batch.
 
     Args:
         encoder: :func:`speaker_encoder`'s model.
-        wavs: 16 kHz recordings with samples in [-1, 1].
+        wavs: 16 kHz recordings with samples in [-1, 1] (a list, or a generator).
         batch_size: Windows per forward pass.
+
+    Raises:
+        ValueError: If there is no recording.
     """
-    if not len(wavs):
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def encode(windows: Any) -> Any:
+        return encoder(windows, training=False)
+
+    sums: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    owners: list[int] = []
+
+    def flush(count: int) -> None:
+        batch = np.zeros((batch_size, PARTIAL_FRAMES, MEL_BANDS), np.float32)
+        batch[:count] = pending[:count]
+        for owner, vector in zip(owners[:count], np.asarray(encode(batch))[:count]):
+            sums[owner] += vector
+        del pending[:count], owners[:count]
+
+    for index, wav in enumerate(wavs):
+        sums.append(np.zeros(EMBEDDING_SIZE, np.float64))
+        windows = utterance_windows(wav)
+        pending.extend(windows)
+        owners.extend([index] * len(windows))
+        while len(pending) >= batch_size:
+            flush(batch_size)
+    if not sums:
         raise ValueError("Give at least one recording.")
-    windows = [utterance_windows(wav) for wav in wavs]
-    owner = np.repeat(np.arange(len(windows)), [len(w) for w in windows])
-    stacked = np.concatenate(windows)
-    partial = encoder.predict(stacked, batch_size=batch_size, verbose=0)  # compiled: one graph for all windows
-    summed = np.zeros((len(wavs), partial.shape[1]), np.float64)
-    np.add.at(summed, owner, partial)
+    if pending:
+        flush(len(pending))
+    summed = np.stack(sums)
     return (summed / np.linalg.norm(summed, axis=1, keepdims=True)).astype(np.float32)

@@ -200,7 +200,7 @@ class SpeakerEmbeddings:
     from_cache: bool = False
 
 
-def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", batch_size: int = 64) -> SpeakerEmbeddings:
+def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", batch_size: int = 128) -> SpeakerEmbeddings:
     """Embed every spoken_digit recording with the GE2E speaker encoder, cached on disk.
 
     Each recording is resampled from 8 kHz to 16 kHz (SciPy's polyphase filter), scaled to
@@ -209,7 +209,7 @@ def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", b
 
     Args:
         encoder: :func:`helpers.speaker_encoder.speaker_encoder`'s model (built here if not given
-            and the cache misses).
+            and the cache misses; not used when the cache holds the embeddings).
         split: A tfds split of ``spoken_digit``.
         batch_size: Partial windows per forward pass.
 
@@ -223,19 +223,24 @@ def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", b
 
     batch_size = check_positive_int("batch_size", batch_size)
     tag = re.sub(r"[^A-Za-z0-9]+", "_", split).strip("_")
-    path = config.cache_dir() / "speech" / f"spoken_digit-{tag}-ge2e_speaker_encoder.npz"
+    front_end = f"resample_poly-vol{int(-speaker_encoder.TARGET_DBFS)}-mel{speaker_encoder.MEL_BANDS}"  # new port, new file
+    path = config.cache_dir() / "speech" / f"spoken_digit-{tag}-ge2e_speaker_encoder-{front_end}.npz"
     start = time.perf_counter()
     if path.exists():
         with np.load(path) as stored:
             return SpeakerEmbeddings(stored["embeddings"], stored["filenames"], time.perf_counter() - start, True)
     encoder = encoder if encoder is not None else speaker_encoder.speaker_encoder()
-    wavs, filenames = [], []
-    for example in data.prepared_builder("spoken_digit").as_dataset(split=split).as_numpy_iterator():
-        wavs.append(signal.resample_poly(example["audio"] / 32768, SAMPLE_RATE // SOURCE_RATE, 1))
-        filenames.append(example["audio/filename"].decode())
-    if not wavs:
-        raise ValueError(f"The split {split!r} of spoken_digit is empty.")
-    embeddings = speaker_encoder.embed_utterances(encoder, wavs, batch_size)
+    filenames: list[str] = []
+
+    def recordings() -> Iterator[np.ndarray]:  # one at a time: memory does not grow with the dataset
+        for example in data.prepared_builder("spoken_digit").as_dataset(split=split).as_numpy_iterator():
+            filenames.append(example["audio/filename"].decode())
+            yield signal.resample_poly(example["audio"] / 32768, SAMPLE_RATE // SOURCE_RATE, 1)
+
+    try:
+        embeddings = speaker_encoder.embed_utterances(encoder, recordings(), batch_size)
+    except ValueError as empty:
+        raise ValueError(f"The split {split!r} of spoken_digit is empty.") from empty
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
     np.savez(partial, embeddings=embeddings, filenames=np.asarray(filenames))
@@ -277,6 +282,7 @@ def predict_out_of_group(
     seed: int = config.SEED,
     label_name: str = "label",
     group_name: str = "group",
+    regularisation: float = 1.0,
 ) -> np.ndarray:
     """Predict every row's label with a linear probe that never saw a row of its group.
 
@@ -295,6 +301,7 @@ def predict_out_of_group(
             other groups; the same ``seed`` draws the same rows for any features.
         seed: Seed of that draw.
         label_name, group_name: What labels and groups are, for error messages.
+        regularisation: The logistic regression's ``C`` (smaller: stronger regularisation).
 
     Returns:
         ``(n,)`` out-of-group predicted label of every row.
@@ -321,7 +328,7 @@ def predict_out_of_group(
     # One BLAS thread: for problems this small, waking OpenBLAS's threads costs far more than the arithmetic.
     with threadpool_limits(limits=1, user_api="blas"):
         for _, train, test in _folds(labels, groups, per_label, seed, label_name, group_name):
-            probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+            probe = make_pipeline(StandardScaler(), LogisticRegression(C=regularisation, max_iter=2000))
             predictions[test] = probe.fit(features[train], labels[train]).predict(features[test])
     return predictions
 

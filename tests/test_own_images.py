@@ -93,3 +93,14 @@ def test_imbalance_is_warned_about_and_shown(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert own_images.load_image_folder(tmp_path).imbalance() is None
+
+
+def test_flower_folder_keeps_the_asked_classes_and_starts_empty(tmp_path, flowers):
+    directory = tmp_path / "mine"
+    (directory / "old").mkdir(parents=True)
+    (directory / "old" / "stale.jpg").write_bytes(b"from an earlier run")
+    own_images.write_flower_folder(flowers, directory, 12, ["daisy", "roses"])
+    written = sorted(p.parent.name for p in directory.rglob("*.jpg"))
+    assert set(written) <= {"daisy", "roses"} and written and not (directory / "old").exists()
+    with pytest.raises(ValueError, match="not flower classes"):
+        own_images.write_flower_folder(flowers, directory, 12, ["tulip"])

@@ -151,3 +151,27 @@ def test_holm_lies_between_the_single_tests_and_bonferroni():
 def test_holm_refuses_what_is_not_a_list_of_p_values(bad):
     with pytest.raises(ValueError, match="p-values between 0 and 1"):
         significance.holm(bad)
+
+
+def test_holm_adjusted_comparisons_carry_the_adjusted_verdict():
+    labels = np.zeros(200, int)
+    first = labels.copy()
+    second = labels.copy()
+    second[:14] = 1  # 14 vs 0 disagreements: p = 2 * 0.5**14 = 1.2e-4 alone
+    weak = labels.copy()
+    weak[:7] = 1  # 7 vs 0: p = 0.0156 alone; the second smallest of three, so Holm doubles it (0.031)
+    tests = {"strong": significance.compare(labels, first, second), "weak": significance.compare(labels, first, weak),
+             "none": significance.compare(labels, first, first)}
+    adjusted = significance.holm_adjusted(tests)
+    np.testing.assert_allclose([c.p_value for c in adjusted.values()], significance.holm([c.p_value for c in tests.values()]))
+    assert adjusted["weak"].p_value == pytest.approx(2 * tests["weak"].p_value)  # second smallest of three: x2
+    assert "Holm-adjusted over 3 tests" in adjusted["strong"].summary() and tests["strong"].correction == ""
+    assert adjusted["strong"].significant and adjusted["weak"].significant and not adjusted["none"].significant
+    with pytest.raises(ValueError, match="at least one"):
+        significance.holm_adjusted({})
+
+
+def test_an_underflowing_p_value_is_printed_as_a_bound():
+    labels = np.zeros(3000, int)
+    c = significance.compare(labels, labels, np.ones(3000, int))
+    assert c.p_value == 0 and "McNemar p < 1e-300" in c.summary()

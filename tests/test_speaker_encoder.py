@@ -86,6 +86,14 @@ def test_a_swapped_gate_order_would_be_caught(state):
     assert np.abs(reference_embeddings(swapped, mels) - reference_embeddings(state, mels)).max() > 0.05
 
 
+def test_one_bias_instead_of_pytorchs_two_would_be_caught(state, encoder):
+    mels = np.random.default_rng(2).gamma(0.5, 2.0, (2, 20, 40)).astype(np.float32)
+    one_bias = dict(state)
+    for layer in range(3):  # Keras has one bias per layer: taking only bias_ih is a plausible porting slip
+        one_bias[f"lstm.bias_hh_l{layer}"] = np.zeros_like(state[f"lstm.bias_hh_l{layer}"])
+    assert np.abs(reference_embeddings(one_bias, mels) - np.asarray(encoder(mels, training=False))).max() > 0.05
+
+
 def _fake_torch(monkeypatch):
     """Just enough of a ``torch`` module for pickle to write tensors the way torch.save does."""
     torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
@@ -159,6 +167,14 @@ def test_reader_refuses_what_is_not_a_plain_legacy_state_dict(tmp_path, monkeypa
         pickle.dump(datetime.date(2020, 1, 1), file, protocol=2)  # any class outside the allowed few
     with pytest.raises(ValueError, match="names datetime.date"):
         speaker_encoder.read_torch_legacy(code)
+    first = tmp_path / "first.pt"
+    first.write_bytes(pickle.dumps(datetime.date(2020, 1, 1), protocol=2))  # code in the very first pickle
+    with pytest.raises(ValueError, match="names datetime.date"):
+        speaker_encoder.read_torch_legacy(first)
+    outside = tmp_path / "outside.pt"
+    _write_legacy(outside, {"x": ("0", 2, (3,), (1,))}, {"0": np.zeros(4, np.float32)}, monkeypatch)
+    with pytest.raises(ValueError, match="does not fit in its storage of 4 numbers"):
+        speaker_encoder.read_torch_legacy(outside)
     big = tmp_path / "big.pt"
     _write_legacy(big, {"x": ("0", 0, (2,), (1,))}, {"0": np.zeros(2, np.float32)}, monkeypatch, little_endian=False)
     with pytest.raises(ValueError, match="big-endian"):
@@ -246,3 +262,11 @@ def test_front_end_refuses_empty_input():
         speaker_encoder.partial_windows(0)
     with pytest.raises(ValueError, match="at least one recording"):
         speaker_encoder.embed_utterances(None, [])
+
+
+def test_streamed_batches_give_the_same_embeddings_as_one_batch(encoder):
+    rng = np.random.default_rng(3)
+    wavs = [0.1 * rng.standard_normal(n) for n in (3000, 30_000, 8000, 45_000, 1000)]  # 1, 1, 1, 3, 1 windows
+    in_one = speaker_encoder.embed_utterances(encoder, wavs, batch_size=16)
+    streamed = speaker_encoder.embed_utterances(encoder, iter(wavs), batch_size=3)  # batches split recordings
+    assert in_one.shape == (5, 256) and np.abs(in_one - streamed).max() < 1e-5
