@@ -69,6 +69,16 @@ def check_class_count(answer: int | None, splits: ImageSplits, split: str, class
     )
 
 
+def check_count(answer: int | None, truth: int, hint: str) -> Verdict:
+    """Check a count: a whole number (112.9 is not a count of 112), equal to ``truth``."""
+    if not _attempted(answer):
+        return report(None, hint)
+    count = _count(answer)
+    if count is None:
+        return report(False, f"a count is a whole number, got {answer!r}; {hint}")
+    return report(count == int(truth), hint)
+
+
 def check_close(answer: float | np.ndarray | None, truth: float | np.ndarray,
                 hint: str, tolerance: float = 1e-6) -> Verdict:
     """Check a numeric answer (scalar or array) against ``truth`` to ``tolerance``."""

@@ -8,6 +8,13 @@ Given a folder of photos in class subfolders (:mod:`helpers.own_images`)::
     print(classifier.predict("new_photos"))                # a class and its probability per file
     classifier.save("my_classifier.keras")
     classifier = recipe.load_classifier("my_classifier.keras")
+    classifier.export("my_classifier.tflite", quantize="int8", representative=folder)  # for a phone
+
+Or from a terminal, without a notebook (``python -m helpers.recipe --help``)::
+
+    python -m helpers.recipe train my_photos --out my_classifier.keras
+    python -m helpers.recipe predict my_classifier.keras new_photo.jpg more_photos/
+    python -m helpers.recipe export my_classifier.keras --quantize int8 --representative my_photos
 
 The class names are saved inside the ``.keras`` file, in a :class:`ClassNames` layer that
 Keras knows once this module is imported.
@@ -15,6 +22,12 @@ Keras knows once this module is imported.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # a terminal command: keep TensorFlow's native start-up lines out of its output
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +38,7 @@ import keras
 import numpy as np
 
 from helpers import evaluation, features, models, own_images, photos, significance
+from helpers.errors import CourseError
 
 PROGRESS_AFTER_SECONDS = 5.0
 """Show a progress bar when reading the photos through the network should take longer."""
@@ -180,8 +194,82 @@ class Classifier:
         self.model.save(path)
         return path
 
+    def export(self, path: str | Path, format: str = "litert", quantize: str | None = None,  # noqa: A002
+               representative: own_images.ImageFolder | np.ndarray | None = None,
+               representative_photos: int = 100) -> Path:
+        """Export the classifier for a phone or an app: a LiteRT (TensorFlow Lite) ``.tflite`` file.
+
+        Photos in [0, 255] go in and class probabilities come out, as with :meth:`predict`; the
+        class names are not in the file (an app keeps them next to it). Quantization stores
+        numbers in fewer bits: ``None`` keeps float32; ``"float16"`` stores the weights in
+        float16; ``"dynamic"`` stores the weights in int8 and computes in float; ``"int8"``
+        stores weights and activations in int8 (input and output stay float), with the ranges
+        of the activations measured on ``representative`` photos: the training photos.
+
+        Args:
+            path: Where to write; must end in ``.tflite``.
+            format: ``"litert"``, the only one the course installs a converter for.
+            quantize: ``None``, ``"float16"``, ``"dynamic"`` or ``"int8"``.
+            representative: For ``"int8"``: an :class:`~helpers.own_images.ImageFolder` (its
+                training part is used) or an array of photos ``(n, size, size, 3)`` in [0, 255].
+            representative_photos: At most this many of them.
+
+        Returns:
+            The path written.
+
+        Raises:
+            ValueError: For another format, quantization or file name, or ``"int8"`` without
+                representative photos.
+        """
+        import tensorflow as tf
+
+        if format != "litert":
+            raise ValueError(f"format={format!r}: only 'litert' (a .tflite file) is available here; ONNX would need "
+                             "the tf2onnx converter, which the course does not install.")
+        if quantize not in QUANTIZATIONS:
+            raise ValueError(f"quantize={quantize!r}: choose one of {list(QUANTIZATIONS)}.")
+        path = Path(path).expanduser()
+        if path.suffix != ".tflite":
+            raise ValueError(f"Export to a file ending in .tflite (e.g. my_classifier.tflite), got {path.name!r}.")
+        options: dict = {}
+        if quantize is not None:
+            options["optimizations"] = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            options["target_spec"] = {"supported_types": [tf.float16]}
+        if quantize == "int8":
+            calibration = _representative(representative, self.image_size, representative_photos)
+            options["representative_dataset"] = lambda: ([photo[None]] for photo in calibration)
+            options["target_spec"] = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]}
+        elif representative is not None:
+            raise ValueError("representative photos are only used by quantize='int8'.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.export(str(path), format="litert", verbose=False, **options)
+        return path
+
     def __str__(self) -> str:
         return str(self.report) if self.report else f"classifier for {self.class_names}"
+
+
+QUANTIZATIONS = (None, "float16", "dynamic", "int8")
+"""What :meth:`Classifier.export` can do to the numbers: keep float32, or store fewer bits."""
+
+
+def _representative(photos: own_images.ImageFolder | np.ndarray | None, size: int, limit: int) -> np.ndarray:
+    """Up to ``limit`` photos ``(n, size, size, 3)`` float32 for int8 calibration."""
+    if photos is None:
+        raise ValueError("quantize='int8' measures the range of every activation on real photos: pass "
+                         "representative=folder (its training photos are used) or an array of photos.")
+    if isinstance(photos, own_images.ImageFolder):
+        chosen = []
+        for images, _ in photos.batches("train"):
+            chosen.append(images.numpy())
+            if sum(map(len, chosen)) >= limit:
+                break
+        photos = np.concatenate(chosen)
+    photos = np.asarray(photos, dtype=np.float32)[:limit]
+    if photos.ndim != 4 or photos.shape[1:] != (size, size, 3) or len(photos) == 0:
+        raise ValueError(f"representative photos must be an array (n, {size}, {size}, 3); got {photos.shape}.")
+    return photos
 
 
 def load_classifier(path: str | Path) -> Classifier:
@@ -281,3 +369,58 @@ def run_recipe(
         evaluation.class_metrics(labels, predicted, folder.class_names),
         evaluation.confusion(labels, predicted, len(folder.class_names)), [w for w in [folder.imbalance()] if w])
     return Classifier(_classifier(base, head, backbone, folder.class_names), folder.class_names, report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The recipe from a terminal: ``train``, ``predict`` and ``export`` (``--help`` for each).
+
+    Returns the exit status: 0, or 2 after printing what went wrong and what to do.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.recipe",
+        description="Train an image classifier on your own photos (one subfolder per class), use it, export it.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,predict,export}")
+    train = commands.add_parser("train", help="train on a folder of photos and save the classifier",
+                                description="Feature extraction, then fine-tuning the top block; choices on the "
+                                            "validation photos, a report on the test photos.")
+    train.add_argument("folder", help="a folder with one subfolder of photos per class")
+    train.add_argument("--out", default="my_classifier.keras", help="where to save (default: %(default)s)")
+    train.add_argument("--backbone", default="mobilenet_v2", help="pretrained network (default: %(default)s)")
+    train.add_argument("--fine-tune-epochs", type=int, default=10, help="0: feature extraction only")
+    predict = commands.add_parser("predict", help="predict the class of photos with a saved classifier")
+    predict.add_argument("model", help="a .keras file saved by train")
+    predict.add_argument("photos", nargs="+", help="photos, or folders of photos")
+    export = commands.add_parser("export", help="export a saved classifier for a phone or an app (.tflite)")
+    export.add_argument("model", help="a .keras file saved by train")
+    export.add_argument("--format", default="litert", choices=["litert"], help="(default: %(default)s)")
+    export.add_argument("--quantize", choices=[q for q in QUANTIZATIONS if q], help="store fewer bits (default: float32)")
+    export.add_argument("--representative", help="for --quantize int8: the folder of training photos")
+    export.add_argument("--out", help="where to write (default: the model's name with .tflite)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            folder = own_images.load_image_folder(args.folder)
+            print(folder.summary())
+            classifier = run_recipe(folder, backbone=args.backbone, fine_tune_epochs=args.fine_tune_epochs)
+            print(f"{classifier.report}\nsaved {classifier.save(args.out)}")
+        elif args.command == "predict":
+            classifier = load_classifier(args.model)
+            print(classifier.predict(args.photos[0] if len(args.photos) == 1 else args.photos))
+        else:
+            classifier = load_classifier(args.model)
+            representative = own_images.load_image_folder(args.representative) if args.representative else None
+            tag = f"-{args.quantize}" if args.quantize else ""
+            out = args.out or Path(args.model).expanduser().with_name(f"{Path(args.model).stem}{tag}.tflite")
+            path = classifier.export(out, args.format, args.quantize, representative)
+            print(f"exported {path} ({path.stat().st_size / 2**20:.1f} MiB); class names in order: "
+                  f"{', '.join(classifier.class_names)}")
+    except (CourseError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -72,3 +72,12 @@ def test_pair_similarity_averages_distinct_pairs_only():
     assert exercises.check_pair_similarity(0.6, 0.4, embeddings, speakers)
     assert not exercises.check_pair_similarity((1 + 1 + 0.6 + 0.6) / 4, 0.4, embeddings, speakers)  # diagonal kept
     assert "Not attempted" in repr(exercises.check_pair_similarity(None, 0.4, embeddings, speakers))
+
+
+def test_count_check_wants_the_whole_number():
+    assert exercises.check_count(3, 3, "")
+    assert exercises.check_count(3.0, 3, "")
+    assert not exercises.check_count(3.4, 3, "count them")
+    assert "whole number" in repr(exercises.check_count(2.5, 3, "count them"))
+    assert not exercises.check_count(4, 3, "")
+    assert "Not attempted" in repr(exercises.check_count(None, 3, ""))

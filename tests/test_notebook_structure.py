@@ -110,6 +110,7 @@ ALLOWED_FIGURES: dict[str, dict[str, str]] = {
                          "80 %": "the training fraction exercise 3 sets",
                          "2.0": "a licence's name (Apache 2.0)", "4.0": "a licence's name (CC BY-NC-SA 4.0)"},
     "13_segmentation": {"10.1007": "the dataset paper's DOI (doi:10.1007/978-3-030-37734-2_37)"},
+    "14_to_a_phone": {},
 }
 
 

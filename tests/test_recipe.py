@@ -129,3 +129,110 @@ def test_save_and_reload_predict_identically(tmp_path, trained) -> None:
         classifier.save(tmp_path / "my_classifier.h5")
     with pytest.raises(FileNotFoundError, match="No saved classifier"):
         recipe.load_classifier(tmp_path / "absent.keras")
+
+
+@pytest.fixture(scope="module")
+def test_images(trained) -> tuple[np.ndarray, np.ndarray]:
+    folder, classifier = trained
+    batches = list(folder.test)
+    return np.concatenate([b[0].numpy() for b in batches]), classifier.model.predict(
+        np.concatenate([b[0].numpy() for b in batches]), verbose=0)
+
+
+@pytest.fixture(scope="module")
+def float32_file(trained, tmp_path_factory) -> Path:
+    """One float32 export, shared: a conversion takes seconds."""
+    return trained[1].export(tmp_path_factory.mktemp("export") / "float32.tflite")
+
+
+@pytest.mark.parametrize("quantize, largest", [(None, 1e-4), ("float16", 0.02)])
+def test_exported_file_predicts_like_the_keras_model(tmp_path, trained, test_images, float32_file, quantize,
+                                                     largest) -> None:
+    from helpers import litert
+
+    _, classifier = trained
+    images, keras_probabilities = test_images
+    path = float32_file if quantize is None else classifier.export(tmp_path / "exported.tflite", quantize=quantize)
+    exported = litert.LiteRTModel(path)
+    probabilities = exported.predict(images)
+    assert probabilities.shape == keras_probabilities.shape and exported.image_size == classifier.image_size
+    assert np.abs(probabilities - keras_probabilities).max() < largest
+    assert np.array_equal(probabilities.argmax(1), keras_probabilities.argmax(1))
+    assert exported.latency_per_image(repeats=2) > 0
+
+
+def test_int8_export_is_calibrated_on_photos_and_a_quarter_of_the_size(tmp_path, trained, test_images,
+                                                                        float32_file) -> None:
+    """Only what holds for any model: how close int8 comes is measured in chapter 14, on a trained one."""
+    from helpers import litert
+
+    folder, classifier = trained
+    images, keras_probabilities = test_images
+    float32 = float32_file
+    int8 = classifier.export(tmp_path / "int8.tflite", quantize="int8", representative=folder, representative_photos=8)
+    assert int8.stat().st_size < 0.4 * float32.stat().st_size
+    probabilities = litert.LiteRTModel(int8).predict(images)
+    assert probabilities.shape == keras_probabilities.shape
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=0.02) and probabilities.min() >= 0
+
+
+def test_export_refuses_what_it_cannot_do_and_says_why(tmp_path, trained) -> None:
+    folder, classifier = trained
+    with pytest.raises(ValueError, match="tf2onnx"):
+        classifier.export(tmp_path / "m.onnx", format="onnx")
+    with pytest.raises(ValueError, match="choose one of"):
+        classifier.export(tmp_path / "m.tflite", quantize="int4")
+    with pytest.raises(ValueError, match=r"ending in \.tflite"):
+        classifier.export(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="representative=folder"):
+        classifier.export(tmp_path / "m.tflite", quantize="int8")
+    with pytest.raises(ValueError, match="only used by quantize='int8'"):
+        classifier.export(tmp_path / "m.tflite", quantize="float16", representative=folder)
+    with pytest.raises(ValueError, match=r"\(n, 224, 224, 3\)"):
+        classifier.export(tmp_path / "m.tflite", quantize="int8", representative=np.zeros((4, 32, 32, 3)))
+    assert not list(tmp_path.iterdir()), "nothing written when the arguments are wrong"
+
+
+def test_litert_model_refuses_a_missing_file_and_wrong_photos(tmp_path, float32_file) -> None:
+    from helpers import litert
+
+    with pytest.raises(FileNotFoundError, match="export one"):
+        litert.LiteRTModel(tmp_path / "absent.tflite")
+    model = litert.LiteRTModel(float32_file)
+    with pytest.raises(ValueError, match=r"\(n, 224, 224, 3\)"):
+        model.predict(np.zeros((2, 32, 32, 3)))
+
+
+def test_command_line_errors_and_help_are_readable(tmp_path, capsys) -> None:
+    assert recipe.main(["train", str(tmp_path / "no_such_folder")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert recipe.main(["predict", str(tmp_path / "absent.keras"), "x.jpg"]) == 2
+    assert "No saved classifier" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        recipe.main(["--help"])
+    assert done.value.code == 0 and "train" in capsys.readouterr().out
+
+
+def test_command_line_trains_predicts_and_exports(tmp_path, photos) -> None:
+    """The three commands as a user types them, each in its own process."""
+    import subprocess
+    import sys
+
+    folder = _folder(tmp_path, photos)
+    model = tmp_path / "mine.keras"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "helpers.recipe", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent.parent, timeout=300)
+
+    trained = run("train", str(folder), "--out", str(model), "--fine-tune-epochs", "0")
+    assert trained.returncode == 0, trained.stderr
+    assert "test accuracy (unseen until now)" in trained.stdout and model.is_file()
+    photo = next(folder.rglob("*.jpg"))
+    predicted = run("predict", str(model), str(photo))
+    assert predicted.returncode == 0 and f"{photo}: " in predicted.stdout, predicted.stderr
+    exported = run("export", str(model), "--quantize", "float16")
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "mine-float16.tflite").is_file() and "class names in order" in exported.stdout
+    wrong = run("export", str(model), "--quantize", "int8")
+    assert wrong.returncode == 2 and "representative" in wrong.stderr and "Traceback" not in wrong.stderr
