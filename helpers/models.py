@@ -225,7 +225,7 @@ def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 def train_head(
     train: tuple[Any, Any],
-    validation: tuple[Any, Any],
+    validation: tuple[Any, Any] | None,
     num_classes: int,
     epochs: int = 20,
     hidden_units: int = 0,
@@ -241,7 +241,8 @@ def train_head(
 
     Args:
         train: ``(features, labels)`` arrays.
-        validation: ``(features, labels)`` arrays.
+        validation: ``(features, labels)`` arrays; ``None`` trains exactly ``epochs`` epochs and keeps
+            the last (a refit on all labelled data, once the epochs were chosen on validation).
         num_classes: Number of outputs.
         epochs: Passes over the training features.
         hidden_units: 0 for a linear head, else the width of one hidden layer.
@@ -259,7 +260,7 @@ def train_head(
     )
     history = head.fit(
         *train, validation_data=validation, epochs=epochs, batch_size=batch_size,
-        callbacks=[best], verbose=0,
+        callbacks=[best] if validation is not None else [], verbose=0,
     )
     return head, history
 

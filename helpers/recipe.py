@@ -37,7 +37,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from helpers import evaluation, features, models, own_images, photos, significance
+from helpers import config, evaluation, features, memory, models, own_images, photos, significance
 from helpers.errors import CourseError
 
 PROGRESS_AFTER_SECONDS = 5.0
@@ -81,6 +81,10 @@ class RecipeReport:
     test: evaluation.ClassMetrics
     confusion: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    trained_on: str = "train"
+    """The photos the final model was trained on: ``"train"``, or ``"train + validation"`` (refit)."""
+    epochs: dict[str, int] = field(default_factory=dict)
+    """Epochs validation chose: ``"head"``, and ``"fine-tuning"`` when it ran."""
 
     @property
     def test_accuracy(self) -> float:
@@ -100,6 +104,9 @@ class RecipeReport:
                  "validation accuracy (chose epochs and stage): "
                  + ", ".join(f"{stage} {acc:.3f}" for stage, acc in self.validation_accuracies.items())
                  + f" -> kept {self.chosen}",
+                 f"final model trained on the {self.trained_on} photos"
+                 + (f" ({', '.join(f'{k} {e} epochs' for k, e in self.epochs.items())}, chosen on validation)"
+                    if self.trained_on != "train" else ""),
                  f"test accuracy (unseen until now): {self.test_accuracy:.3f}, 95% interval {low:.3f}-{high:.3f} "
                  f"for {self.images['test']} photos",
                  *(f"warning: {w}" for w in self.warnings), self.test.table(),
@@ -244,6 +251,7 @@ class Classifier:
             raise ValueError("representative photos are only used by quantize='int8'.")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model.export(str(path), format="litert", verbose=False, **options)
+        memory.release()  # the converter's working memory, back to the system before the next step
         return path
 
     def __str__(self) -> str:
@@ -300,17 +308,31 @@ def _run_over(function, folder: own_images.ImageFolder, part: str) -> tuple[np.n
 
 
 def _fine_tune(base: keras.Model, first_trainable: str, top: keras.Model, head: keras.Model, maps: dict,
-               epochs: int, learning_rate: float, patience: int) -> float:
+               epochs: int, learning_rate: float, patience: int) -> tuple[float, int]:
     """Train ``top`` (``base`` from ``first_trainable``, BatchNormalization frozen) and ``head`` on
-    cached maps, keeping the best validation epoch; return its validation accuracy."""
+    cached maps, keeping the best validation epoch; return its validation accuracy and epoch
+    (from 1). Without ``maps["validation"]``, train exactly ``epochs`` epochs (a refit)."""
     models.unfreeze_top_layers(base, first_trainable)
     inputs = keras.Input(maps["train"][0].shape[1:])
     tuner = models.compile_classifier(keras.Model(inputs, head(top(inputs))), learning_rate)
+    if "validation" not in maps:
+        tuner.fit(*maps["train"], epochs=epochs, batch_size=32, verbose=0)
+        base.trainable = False
+        return float("nan"), epochs
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
-    tuner.fit(*maps["train"], validation_data=maps["validation"], epochs=epochs, batch_size=32,
-              callbacks=[best], verbose=0)
+    history = tuner.fit(*maps["train"], validation_data=maps["validation"], epochs=epochs, batch_size=32,
+                        callbacks=[best], verbose=0)
     base.trainable = False
-    return float(tuner.evaluate(*maps["validation"], verbose=0)[1])
+    return float(tuner.evaluate(*maps["validation"], verbose=0)[1]), _best_epoch(history)
+
+
+def _best_epoch(history: keras.callbacks.History) -> int:
+    """The epoch (from 1) whose weights early stopping kept: the first with the best validation accuracy."""
+    return int(np.argmax(history.history["val_accuracy"])) + 1
+
+
+def _joined(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
 
 def _choose(validation_accuracies: dict[str, float]) -> str:
@@ -334,6 +356,7 @@ def run_recipe(
     first_trainable: str = "block_16_expand",
     fine_tune_learning_rate: float = 1e-4,
     patience: int = 3,
+    refit: bool = False,
 ) -> Classifier:
     """The course's recipe on ``folder``: a head on frozen features, then fine-tuning the top.
 
@@ -344,6 +367,10 @@ def run_recipe(
        frozen) with the head, stopping early on validation accuracy.
     4. Keep the stage with the better validation accuracy; score it once on the test photos.
 
+    With ``refit=True``, step 4 first trains the kept configuration again from fresh weights
+    (the head, and the top from ImageNet's weights if fine-tuning was kept) on the training
+    *and* validation photos, for the epochs validation chose; the report says so.
+
     Returns:
         The :class:`Classifier`, with its :class:`RecipeReport` as ``.report``.
     """
@@ -353,21 +380,35 @@ def run_recipe(
     reader = features.embedding_function(bottom, models.preprocess_for(backbone))
     maps = {part: _run_over(reader, folder, part) for part in own_images.PARTS}
     pooled = {part: (features.run_in_batches(top, x, 64), y) for part, (x, y) in maps.items()}
-    head, _ = models.train_head(pooled["train"], pooled["validation"], len(folder.class_names), head_epochs)
+    keras.utils.set_random_seed(config.SEED)
+    head, history = models.train_head(pooled["train"], pooled["validation"], len(folder.class_names), head_epochs)
+    epochs = {"head": _best_epoch(history)}
     accuracies = {"feature extraction": float(head.evaluate(*pooled["validation"], verbose=0)[1])}
+    imagenet_top = top.get_weights()
     if fine_tune_epochs:
-        before = [top.get_weights(), head.get_weights()]
-        accuracies["fine-tuned"] = _fine_tune(base, first_trainable, top, head, maps, fine_tune_epochs,
-                                              fine_tune_learning_rate, patience)
+        before = head.get_weights()
+        accuracies["fine-tuned"], epochs["fine-tuning"] = _fine_tune(
+            base, first_trainable, top, head, maps, fine_tune_epochs, fine_tune_learning_rate, patience)
         if _choose(accuracies) == "feature extraction":
-            top.set_weights(before[0])
-            head.set_weights(before[1])
+            top.set_weights(imagenet_top)
+            head.set_weights(before)
     chosen = _choose(accuracies)
+    trained_on = "train"
+    if refit:  # the same configuration, fresh weights, all labelled photos
+        keras.utils.set_random_seed(config.SEED)
+        top.set_weights(imagenet_top)
+        head, _ = models.train_head(_joined(pooled["train"], pooled["validation"]), None, len(folder.class_names),
+                                    epochs["head"])
+        if chosen == "fine-tuned":
+            _fine_tune(base, first_trainable, top, head, {"train": _joined(maps["train"], maps["validation"])},
+                       epochs["fine-tuning"], fine_tune_learning_rate, patience)
+        trained_on = "train + validation"
     labels, predicted = maps["test"][1], features.run_in_batches(lambda x: head(top(x)), maps["test"][0]).argmax(1)
     report = RecipeReport(
         backbone, {part: len(y) for part, (_, y) in maps.items()}, accuracies, chosen,
         evaluation.class_metrics(labels, predicted, folder.class_names),
-        evaluation.confusion(labels, predicted, len(folder.class_names)), [w for w in [folder.imbalance()] if w])
+        evaluation.confusion(labels, predicted, len(folder.class_names)), [w for w in [folder.imbalance()] if w],
+        trained_on=trained_on, epochs=epochs)
     return Classifier(_classifier(base, head, backbone, folder.class_names), folder.class_names, report)
 
 
@@ -389,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--out", default="my_classifier.keras", help="where to save (default: %(default)s)")
     train.add_argument("--backbone", default="mobilenet_v2", help="pretrained network (default: %(default)s)")
     train.add_argument("--fine-tune-epochs", type=int, default=10, help="0: feature extraction only")
+    train.add_argument("--refit", action="store_true",
+                       help="after the choices, train the kept configuration again on training + validation photos")
     predict = commands.add_parser("predict", help="predict the class of photos with a saved classifier")
     predict.add_argument("model", help="a .keras file saved by train")
     predict.add_argument("photos", nargs="+", help="photos, or folders of photos")
@@ -403,7 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             folder = own_images.load_image_folder(args.folder)
             print(folder.summary())
-            classifier = run_recipe(folder, backbone=args.backbone, fine_tune_epochs=args.fine_tune_epochs)
+            classifier = run_recipe(folder, backbone=args.backbone, fine_tune_epochs=args.fine_tune_epochs,
+                                    refit=args.refit)
             print(f"{classifier.report}\nsaved {classifier.save(args.out)}")
         elif args.command == "predict":
             classifier = load_classifier(args.model)

@@ -236,3 +236,20 @@ def test_command_line_trains_predicts_and_exports(tmp_path, photos) -> None:
     assert (tmp_path / "mine-float16.tflite").is_file() and "class names in order" in exported.stdout
     wrong = run("export", str(model), "--quantize", "int8")
     assert wrong.returncode == 2 and "representative" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_refit_trains_the_chosen_configuration_on_train_and_validation(trained) -> None:
+    folder, chosen_on_validation = trained
+    refitted = recipe.run_recipe(folder, head_epochs=3, fine_tune_epochs=2, refit=True)
+    report = refitted.report
+    assert report.trained_on == "train + validation" and chosen_on_validation.report.trained_on == "train"
+    assert report.chosen == chosen_on_validation.report.chosen, "the same choices: refitting comes after them"
+    assert report.epochs == chosen_on_validation.report.epochs and 1 <= report.epochs["head"] <= 3
+    assert "trained on the train + validation photos (head" in str(report)
+    assert report.images == chosen_on_validation.report.images and report.confusion.sum() == report.images["test"]
+
+
+def test_a_head_without_validation_trains_exactly_the_epochs_asked() -> None:
+    x, y = np.random.default_rng(0).normal(size=(20, 8)).astype("float32"), np.arange(20) % 2
+    head, history = models.train_head((x, y), None, 2, epochs=4)
+    assert len(history.history["loss"]) == 4 and "val_accuracy" not in history.history
