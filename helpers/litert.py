@@ -2,7 +2,8 @@
 
 :meth:`helpers.recipe.Classifier.export` writes a ``.tflite`` file, the format phones and
 small devices run. This module runs such a file with the LiteRT interpreter that ships inside
-TensorFlow (``tf.lite.Interpreter``; on a phone the LiteRT runtime reads the same file) and
+TensorFlow (``tf.lite.Interpreter``, which TensorFlow 2.21 deprecates in favour of the
+``ai-edge-litert`` package's; on a phone the LiteRT runtime reads the same file) and
 compares it with the Keras model it came from:
 
 - :class:`LiteRTModel` predicts a batch of photos one at a time, as an app would, and times
@@ -29,13 +30,19 @@ class LiteRTModel:
 
     Args:
         path: The exported file.
-        threads: CPU threads the interpreter may use (``None``: its default).
+        threads: CPU threads the interpreter may use. ``None``: as many as the machine has,
+            like TensorFlow (the interpreter's own default is one).
 
     Raises:
         FileNotFoundError: If there is no such file.
+        ValueError: If the file takes or gives integers (an export with integer input or
+            output): this class feeds photos as float, as :meth:`~helpers.recipe.Classifier.export`
+            exports them.
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import os
+
         import tensorflow as tf
 
         self.path = Path(path)
@@ -43,10 +50,14 @@ class LiteRTModel:
             raise FileNotFoundError(f"No LiteRT model at {self.path.resolve()}; export one with classifier.export(...).")
         with warnings.catch_warnings():  # TF 2.21 warns that tf.lite.Interpreter moves to the ai-edge-litert package
             warnings.simplefilter("ignore")
-            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=threads)
+            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=threads or os.cpu_count())
         self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
+        if self._input["dtype"] != np.float32 or self._output["dtype"] != np.float32:
+            raise ValueError(f"{self.path.name} takes {np.dtype(self._input['dtype']).name} and gives "
+                             f"{np.dtype(self._output['dtype']).name}; LiteRTModel runs files with float input and "
+                             "output, as classifier.export writes them.")
 
     @property
     def image_size(self) -> int:
@@ -58,17 +69,14 @@ class LiteRTModel:
         return self.path.stat().st_size / 2**20
 
     def _run(self, image: np.ndarray) -> np.ndarray:
-        x = image[None].astype(np.float32)
-        if self._input["dtype"] != np.float32:  # integer input: quantize as the file says
-            scale, zero = self._input["quantization"]
-            x = np.round(x / scale + zero).astype(self._input["dtype"])
-        self.interpreter.set_tensor(self._input["index"], x)
+        self.interpreter.set_tensor(self._input["index"], image[None].astype(np.float32))
         self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self._output["index"])[0]
-        if self._output["dtype"] != np.float32:
-            scale, zero = self._output["quantization"]
-            y = (y.astype(np.float32) - zero) * scale
-        return y
+        return self.interpreter.get_tensor(self._output["index"])[0]
+
+    def tensor_types(self) -> dict[str, int]:
+        """How many of the file's tensors hold each number type (``{"int8": ..., "float32": ...}``)."""
+        names = [np.dtype(t["dtype"]).name for t in self.interpreter.get_tensor_details()]
+        return {name: names.count(name) for name in sorted(set(names))}
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """``(n, classes)`` probabilities for ``(n, size, size, 3)`` photos, one photo per call."""

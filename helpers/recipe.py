@@ -87,6 +87,11 @@ class RecipeReport:
     """Epochs validation chose: ``"head"``, and ``"fine-tuning"`` when it ran."""
 
     @property
+    def retrained_epochs(self) -> dict[str, int]:
+        """The epochs the final model was trained for: the head's, and fine-tuning's if it was kept."""
+        return {k: e for k, e in self.epochs.items() if k == "head" or self.chosen == "fine-tuned"}
+
+    @property
     def test_accuracy(self) -> float:
         return self.test.accuracy
 
@@ -105,8 +110,8 @@ class RecipeReport:
                  + ", ".join(f"{stage} {acc:.3f}" for stage, acc in self.validation_accuracies.items())
                  + f" -> kept {self.chosen}",
                  f"final model trained on the {self.trained_on} photos"
-                 + (f" ({', '.join(f'{k} {e} epochs' for k, e in self.epochs.items())}, chosen on validation)"
-                    if self.trained_on != "train" else ""),
+                 + (f" ({', '.join(f'{k} {e} epochs' for k, e in self.retrained_epochs.items())}, chosen on "
+                    "validation)" if self.trained_on != "train" else ""),
                  f"test accuracy (unseen until now): {self.test_accuracy:.3f}, 95% interval {low:.3f}-{high:.3f} "
                  f"for {self.images['test']} photos",
                  *(f"warning: {w}" for w in self.warnings), self.test.table(),
@@ -142,16 +147,19 @@ class Predictions:
 
 
 def _listed_files(files: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The files named, or all the files in a folder (recursively, sorted)."""
+    """The files named, with every folder among them replaced by its files (recursively, sorted)."""
     if isinstance(files, (str, Path)):
-        files = Path(files).expanduser()
-        if files.is_dir():
-            return sorted(p for p in files.rglob("*") if p.is_file() and not p.name.startswith("."))
-        if not files.exists():
-            raise own_images.ImageFolderError(f"No file or folder at {files.resolve()}: give a photo, a list of "
-                                              "photos, or a folder of photos.")
-        return [files]
-    return [Path(p).expanduser() for p in files]
+        if not Path(files).expanduser().exists():
+            raise own_images.ImageFolderError(f"No file or folder at {Path(files).expanduser().resolve()}: give a "
+                                              "photo, a list of photos, or a folder of photos.")
+        files = [files]
+    listed = []
+    for path in (Path(f).expanduser() for f in files):
+        if path.is_dir():
+            listed += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            listed.append(path)
+    return listed
 
 
 @dataclass
@@ -181,6 +189,9 @@ class Classifier:
         for start in range(0, len(paths), batch_size):
             batch, images = [], []
             for path in paths[start:start + batch_size]:
+                if not path.exists():
+                    skipped.append((path, "no such file or folder"))
+                    continue
                 try:
                     images.append(photos.read_photo(path, self.image_size))
                     batch.append(path)
@@ -248,7 +259,8 @@ class Classifier:
             options["representative_dataset"] = lambda: ([photo[None]] for photo in calibration)
             options["target_spec"] = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]}
         elif representative is not None:
-            raise ValueError("representative photos are only used by quantize='int8'.")
+            raise ValueError("representative photos are only used by int8 quantization (quantize='int8', "
+                             "--quantize int8).")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model.export(str(path), format="litert", verbose=False, **options)
         memory.release()  # the converter's working memory, back to the system before the next step
@@ -262,22 +274,27 @@ QUANTIZATIONS = (None, "float16", "dynamic", "int8")
 """What :meth:`Classifier.export` can do to the numbers: keep float32, or store fewer bits."""
 
 
-def _representative(photos: own_images.ImageFolder | np.ndarray | None, size: int, limit: int) -> np.ndarray:
-    """Up to ``limit`` photos ``(n, size, size, 3)`` float32 for int8 calibration."""
-    if photos is None:
-        raise ValueError("quantize='int8' measures the range of every activation on real photos: pass "
-                         "representative=folder (its training photos are used) or an array of photos.")
-    if isinstance(photos, own_images.ImageFolder):
-        chosen = []
-        for images, _ in photos.batches("train"):
-            chosen.append(images.numpy())
-            if sum(map(len, chosen)) >= limit:
-                break
-        photos = np.concatenate(chosen)
-    photos = np.asarray(photos, dtype=np.float32)[:limit]
-    if photos.ndim != 4 or photos.shape[1:] != (size, size, 3) or len(photos) == 0:
-        raise ValueError(f"representative photos must be an array (n, {size}, {size}, 3); got {photos.shape}.")
-    return photos
+def _representative(photos_given: own_images.ImageFolder | np.ndarray | None, size: int, limit: int) -> np.ndarray:
+    """Up to ``limit`` photos ``(n, size, size, 3)`` float32 for int8 calibration.
+
+    From a folder: a seeded random sample of its training photos, so every class is represented
+    (the training part lists the photos class by class).
+    """
+    from helpers.errors import check_positive_int
+
+    check_positive_int("representative_photos", limit)
+    if photos_given is None:
+        raise ValueError("int8 measures the range of every activation on real photos: give the training photos "
+                         "(representative=folder in Python, --representative FOLDER on the command line).")
+    if isinstance(photos_given, own_images.ImageFolder):
+        rows = photos_given.parts["train"]
+        chosen = np.random.default_rng(config.SEED).permutation(len(rows))[:limit]
+        paths, labels = zip(*(rows[i] for i in sorted(chosen)))
+        photos_given = np.concatenate([images.numpy() for images, _ in photos.dataset(paths, labels, size)])
+    array = np.asarray(photos_given, dtype=np.float32)[:limit]
+    if array.ndim != 4 or array.shape[1:] != (size, size, 3) or len(array) == 0:
+        raise ValueError(f"representative photos must be an array (n, {size}, {size}, 3); got {array.shape}.")
+    return array
 
 
 def load_classifier(path: str | Path) -> Classifier:
@@ -412,6 +429,19 @@ def run_recipe(
     return Classifier(_classifier(base, head, backbone, folder.class_names), folder.class_names, report)
 
 
+def _epochs(text: str) -> int:
+    """An argparse type: a whole number of epochs, 0 or more."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of epochs") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} epochs: give 0 (feature extraction only) or more")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The recipe from a terminal: ``train``, ``predict`` and ``export`` (``--help`` for each).
 
@@ -429,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("folder", help="a folder with one subfolder of photos per class")
     train.add_argument("--out", default="my_classifier.keras", help="where to save (default: %(default)s)")
     train.add_argument("--backbone", default="mobilenet_v2", help="pretrained network (default: %(default)s)")
-    train.add_argument("--fine-tune-epochs", type=int, default=10, help="0: feature extraction only")
+    train.add_argument("--fine-tune-epochs", type=_epochs, default=10, help="0: feature extraction only")
     train.add_argument("--refit", action="store_true",
                        help="after the choices, train the kept configuration again on training + validation photos")
     predict = commands.add_parser("predict", help="predict the class of photos with a saved classifier")
@@ -440,15 +470,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--format", default="litert", choices=["litert"], help="(default: %(default)s)")
     export.add_argument("--quantize", choices=[q for q in QUANTIZATIONS if q], help="store fewer bits (default: float32)")
     export.add_argument("--representative", help="for --quantize int8: the folder of training photos")
-    export.add_argument("--out", help="where to write (default: the model's name with .tflite)")
+    export.add_argument("--out", help="where to write (default: the model's name, -QUANTIZE if any, .tflite)")
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
+            out = Path(args.out).expanduser()
+            if out.suffix != ".keras" or not out.parent.is_dir():
+                raise ValueError(f"--out must be a .keras file in an existing folder (e.g. my_classifier.keras), "
+                                 f"got {args.out!r}; checked now, before the training.")
             folder = own_images.load_image_folder(args.folder)
             print(folder.summary())
             classifier = run_recipe(folder, backbone=args.backbone, fine_tune_epochs=args.fine_tune_epochs,
                                     refit=args.refit)
-            print(f"{classifier.report}\nsaved {classifier.save(args.out)}")
+            print(f"{classifier.report}\nsaved {classifier.save(out)}")
         elif args.command == "predict":
             classifier = load_classifier(args.model)
             print(classifier.predict(args.photos[0] if len(args.photos) == 1 else args.photos))
@@ -460,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = classifier.export(out, args.format, args.quantize, representative)
             print(f"exported {path} ({path.stat().st_size / 2**20:.1f} MiB); class names in order: "
                   f"{', '.join(classifier.class_names)}")
-    except (CourseError, FileNotFoundError, ValueError) as error:
+    except (CourseError, OSError, ValueError) as error:  # OSError: missing files, folders one cannot write to
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -171,7 +171,11 @@ def test_int8_export_is_calibrated_on_photos_and_a_quarter_of_the_size(tmp_path,
     float32 = float32_file
     int8 = classifier.export(tmp_path / "int8.tflite", quantize="int8", representative=folder, representative_photos=8)
     assert int8.stat().st_size < 0.4 * float32.stat().st_size
-    probabilities = litert.LiteRTModel(int8).predict(images)
+    exported = litert.LiteRTModel(int8)
+    types = exported.tensor_types()
+    assert types.get("int8", 0) > types.get("float32", 0), f"activations and weights in int8: {types}"
+    assert litert.LiteRTModel(float32).tensor_types().get("int8", 0) == 0
+    probabilities = exported.predict(images)
     assert probabilities.shape == keras_probabilities.shape
     assert np.allclose(probabilities.sum(axis=1), 1, atol=0.02) and probabilities.min() >= 0
 
@@ -186,7 +190,7 @@ def test_export_refuses_what_it_cannot_do_and_says_why(tmp_path, trained) -> Non
         classifier.export(tmp_path / "m.keras")
     with pytest.raises(ValueError, match="representative=folder"):
         classifier.export(tmp_path / "m.tflite", quantize="int8")
-    with pytest.raises(ValueError, match="only used by quantize='int8'"):
+    with pytest.raises(ValueError, match="only used by int8 quantization"):
         classifier.export(tmp_path / "m.tflite", quantize="float16", representative=folder)
     with pytest.raises(ValueError, match=r"\(n, 224, 224, 3\)"):
         classifier.export(tmp_path / "m.tflite", quantize="int8", representative=np.zeros((4, 32, 32, 3)))
@@ -206,6 +210,11 @@ def test_litert_model_refuses_a_missing_file_and_wrong_photos(tmp_path, float32_
 def test_command_line_errors_and_help_are_readable(tmp_path, capsys) -> None:
     assert recipe.main(["train", str(tmp_path / "no_such_folder")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+    assert recipe.main(["train", str(tmp_path), "--out", str(tmp_path / "mine.h5")]) == 2
+    assert "before the training" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        recipe.main(["train", str(tmp_path), "--fine-tune-epochs", "-1"])
+    assert refused.value.code == 2 and "give 0" in capsys.readouterr().err
     assert recipe.main(["predict", str(tmp_path / "absent.keras"), "x.jpg"]) == 2
     assert "No saved classifier" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
@@ -229,8 +238,10 @@ def test_command_line_trains_predicts_and_exports(tmp_path, photos) -> None:
     assert trained.returncode == 0, trained.stderr
     assert "test accuracy (unseen until now)" in trained.stdout and model.is_file()
     photo = next(folder.rglob("*.jpg"))
-    predicted = run("predict", str(model), str(photo))
+    another_class = sorted(p for p in folder.iterdir() if p != photo.parent)[0]
+    predicted = run("predict", str(model), str(photo), str(another_class))  # a file and a folder
     assert predicted.returncode == 0 and f"{photo}: " in predicted.stdout, predicted.stderr
+    assert all(f"{p}: " in predicted.stdout for p in another_class.glob("*.jpg")) and "could not" not in predicted.stdout
     exported = run("export", str(model), "--quantize", "float16")
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "mine-float16.tflite").is_file() and "class names in order" in exported.stdout
@@ -253,3 +264,25 @@ def test_a_head_without_validation_trains_exactly_the_epochs_asked() -> None:
     x, y = np.random.default_rng(0).normal(size=(20, 8)).astype("float32"), np.arange(20) % 2
     head, history = models.train_head((x, y), None, 2, epochs=4)
     assert len(history.history["loss"]) == 4 and "val_accuracy" not in history.history
+
+
+def test_calibration_photos_are_a_sample_of_every_class(trained, monkeypatch) -> None:
+    folder, _ = trained
+    seen = []
+    real = recipe.photos.dataset
+    monkeypatch.setattr(recipe.photos, "dataset", lambda paths, labels, *a: seen.extend(labels) or real(paths, labels, *a))
+    chosen = recipe._representative(folder, 224, limit=4)
+    assert chosen.shape == (4, 224, 224, 3) and set(seen) == {0, 1}, "the training part lists one class first"
+    with pytest.raises(ValueError, match="representative_photos"):
+        recipe._representative(folder, 224, limit=0)
+
+
+def test_refit_really_trains_on_train_and_validation(trained, monkeypatch) -> None:
+    folder, _ = trained
+    rows = []
+    real = models.train_head
+    monkeypatch.setattr(recipe.models, "train_head", lambda train, validation, *a, **k: rows.append(
+        (len(train[1]), validation is None)) or real(train, validation, *a, **k))
+    recipe.run_recipe(folder, head_epochs=2, fine_tune_epochs=0, refit=True)
+    labelled = len(folder.parts["train"]) + len(folder.parts["validation"])
+    assert rows == [(len(folder.parts["train"]), False), (labelled, True)]
