@@ -244,6 +244,11 @@ def write_flower_folder(flowers, directory: str | Path, count: int, class_names:
     if unknown:
         raise ValueError(f"{sorted(unknown)} are not flower classes; choose among {flowers.class_names}.")
     shutil.rmtree(directory, ignore_errors=True)
-    images, labels = next(iter(flowers.batches(split, batch_size=count)))
-    keep = np.isin(labels.numpy(), [flowers.class_names.index(name) for name in class_names])
-    return write_example_folder(images.numpy()[keep], labels.numpy()[keep], flowers.class_names, directory)
+    wanted = [flowers.class_names.index(name) for name in class_names]
+    kept_images, kept_labels = [], []
+    for images, labels in flowers.batches(split, batch_size=16, limit=count):  # 16 decoded photos at a time
+        keep = np.isin(labels.numpy(), wanted)
+        kept_images.append(np.clip(np.round(images.numpy()[keep]), 0, 255).astype(np.uint8))
+        kept_labels.append(labels.numpy()[keep])
+    return write_example_folder(np.concatenate(kept_images), np.concatenate(kept_labels), flowers.class_names,
+                                directory)

@@ -175,6 +175,7 @@ class Classifier:
     model: keras.Model
     class_names: list[str]
     report: RecipeReport | None = None
+    _forward: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def image_size(self) -> int:
@@ -198,11 +199,25 @@ class Classifier:
                 except photos.UnreadablePhotoError as error:
                     skipped.append((path, str(error)))
             if images:
-                probabilities = self.model(np.stack(images).astype(np.float32), training=False)
+                probabilities = self._probabilities(np.stack(images).astype(np.float32))
                 rows += [Prediction(path, self.class_names[int(p.argmax())], float(p.max()))
                          for path, p in zip(batch, np.asarray(probabilities))]
         folder = Path(files).expanduser() if isinstance(files, (str, Path)) and Path(files).is_dir() else None
         return Predictions(rows, skipped, folder)
+
+    def _probabilities(self, images: np.ndarray) -> np.ndarray:
+        """The model's output for a batch, through one compiled function.
+
+        An eager call of a functional model keeps every layer's output until it returns (a
+        batch of 16 photos through MobileNetV2: hundreds of MB); the compiled graph frees each
+        one once the next layer has used it.
+        """
+        if self._forward is None:
+            import tensorflow as tf
+
+            model = self.model
+            self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        return np.asarray(self._forward(images))
 
     def save(self, path: str | Path) -> Path:
         """Save the model (with its class names) as a ``.keras`` file; return the path."""

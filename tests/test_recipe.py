@@ -117,6 +117,23 @@ def test_predict_names_a_class_per_file_and_lists_unreadable_ones(tmp_path, trai
         classifier.predict(tmp_path / "absent")
 
 
+def test_predict_runs_one_compiled_function_and_agrees_with_the_model(trained) -> None:
+    """An eager call of the whole model would keep every layer's output of a batch alive at once."""
+    import tensorflow as tf
+
+    from helpers import photos
+
+    folder, classifier = trained
+    paths = [path for path, _ in folder.parts["test"]][:5]
+    predictions = classifier.predict(paths, batch_size=2)  # batches of 2, 2 and 1
+    assert isinstance(classifier._forward, tf.types.experimental.PolymorphicFunction)
+    assert classifier._forward.experimental_get_tracing_count() <= 2  # not one trace per batch size
+    images = np.stack([photos.read_photo(path, classifier.image_size) for path in paths]).astype(np.float32)
+    expected = classifier.model.predict(images, verbose=0)
+    assert [row.class_name for row in predictions.rows] == [classifier.class_names[i] for i in expected.argmax(1)]
+    assert [row.probability for row in predictions.rows] == pytest.approx(expected.max(1), abs=1e-5)
+
+
 def test_save_and_reload_predict_identically(tmp_path, trained) -> None:
     folder, classifier = trained
     path = classifier.save(tmp_path / "my_classifier.keras")
