@@ -17,6 +17,8 @@ the notebook; this module holds the plumbing around it:
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,6 +47,7 @@ class PerClassSampler:
     def __init__(self, labels: np.ndarray, seeds: int) -> None:
         self.labels = np.asarray(labels)
         self.seeds = check_positive_int("seeds", seeds)
+        self.rows: np.ndarray | None = None  # set by within(): draws are then positions among these
         self.classes = np.unique(self.labels)
         self._orders = {
             seed: [np.random.default_rng(seed).permutation(np.flatnonzero(self.labels == k)) for k in self.classes]
@@ -70,7 +73,32 @@ class PerClassSampler:
                 f"{per_class} examples per class requested, but the rarest class has only "
                 f"{self.smallest_class}: use per_class <= {self.smallest_class}."
             )
-        return np.sort(np.concatenate([order[:per_class] for order in self._orders[seed]]))
+        indices = np.sort(np.concatenate([order[:per_class] for order in self._orders[seed]]))
+        if self.rows is None:
+            return indices
+        positions = np.searchsorted(self.rows, indices)
+        if np.any(positions >= len(self.rows)) or not np.array_equal(self.rows[positions], indices):
+            raise ValueError(f"draw({per_class}, {seed}) takes examples that are not among the rows kept: pass "
+                             "within() every example the draws use (the union of every draw).")
+        return positions
+
+    def within(self, rows: np.ndarray) -> PerClassSampler:
+        """The same draws, as positions among ``rows`` instead of indices into the whole split.
+
+        For arrays that keep only the training examples some draw uses (``rows``, e.g. the union
+        of every draw): ``within(rows).draw(n, seed)`` indexes them exactly as ``draw(n, seed)``
+        indexes the whole split, so memory follows the draws, not the size of the dataset.
+
+        Raises:
+            ValueError: If ``rows`` are not distinct indices into the split, in increasing order.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.ndim != 1 or np.any(np.diff(rows) <= 0) or (len(rows) and (rows[0] < 0 or rows[-1] >= len(self.labels))):
+            raise ValueError(f"rows must be distinct indices into the {len(self.labels)} examples, in increasing "
+                             "order (np.unique gives them so).")
+        restricted = copy.copy(self)
+        restricted.rows = rows
+        return restricted
 
 
 def runs_for(sizes: Sequence[int], seeds: int, repeated: int = 2) -> list[tuple[int, int]]:

@@ -31,6 +31,24 @@ def test_rarest_class_limits_the_draw(sampler):
         sampler.draw(0)
 
 
+def test_within_gives_the_same_draws_as_positions_among_the_rows_kept(sampler):
+    runs = [(5, 0), (5, 1), (8, 0)]
+    drawn = np.unique(np.concatenate([sampler.draw(n, seed) for n, seed in runs]))
+    kept = sampler.within(drawn)
+    values = np.arange(len(sampler.labels)) * 10  # an array over the whole split, and the same rows kept
+    for n, seed in runs:
+        np.testing.assert_array_equal(values[drawn][kept.draw(n, seed)], values[sampler.draw(n, seed)])
+        np.testing.assert_array_equal(sampler.labels[drawn][kept.draw(n, seed)], sampler.labels[sampler.draw(n, seed)])
+    assert sampler.rows is None  # the original still indexes the whole split
+    with pytest.raises(ValueError, match="not among the rows kept"):
+        kept.draw(9, 0)  # one more photo per class than any draw kept
+    with pytest.raises(ValueError, match="not among the rows kept"):
+        kept.draw(5, 2)  # another seed's photos
+    for rows in ([3, 1], [1, 1], [-1, 2], [0, len(sampler.labels)]):
+        with pytest.raises(ValueError, match="distinct indices"):
+            sampler.within(rows)
+
+
 def test_runs_repeat_only_the_smallest_sizes():
     assert efficiency.runs_for([5, 20, 80, 10], seeds=3) == [
         (5, 0), (5, 1), (5, 2), (20, 0), (80, 0), (10, 0), (10, 1), (10, 2)]
