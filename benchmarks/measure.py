@@ -79,6 +79,8 @@ class NotebookRun:
     peak_rss_bytes: int
     error: str = ""
     """Why the notebook failed; empty when it ran to the end (then the figures are complete)."""
+    failed_cells: int = 0
+    """Cells that raised in a run told to go on past errors (``allow_errors``); 0 otherwise."""
 
     @property
     def peak_rss_gib(self) -> float:
@@ -86,11 +88,14 @@ class NotebookRun:
         return self.peak_rss_bytes / 2**30
 
 
-def run_notebook(path: Path, timeout_s: int = 900, kernel_name: str = "python3") -> NotebookRun:
+def run_notebook(path: Path, timeout_s: int = 900, kernel_name: str = "python3",
+                 allow_errors: bool = False) -> NotebookRun:
     """Execute ``path`` top to bottom in a new kernel; return its wall time and peak RSS.
 
     The notebook runs from its own folder, as in JupyterLab. A cell is appended that
     prints the kernel's peak RSS (see :func:`peak_rss_bytes`); the file is not modified.
+    With ``allow_errors`` every cell runs even after one raised (a claim checked on data it
+    was not written for), and the run counts the cells that raised.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
@@ -113,6 +118,7 @@ def run_notebook(path: Path, timeout_s: int = 900, kernel_name: str = "python3")
         notebook,
         timeout=timeout_s,
         kernel_name=kernel_name,
+        allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
@@ -122,7 +128,9 @@ def run_notebook(path: Path, timeout_s: int = 900, kernel_name: str = "python3")
         last = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()[-1]  # no colour codes
         raise RuntimeError(f"{path.name} failed: {last}") from None
     seconds = time.perf_counter() - start
-    return NotebookRun(path.stem, seconds, _peak_from_outputs(notebook.cells[-1].outputs))
+    failed = sum(any(o.get("output_type") == "error" for o in cell.get("outputs", [])) for cell in notebook.cells
+                 if "raises-exception" not in cell.get("metadata", {}).get("tags", []))  # meant to raise
+    return NotebookRun(path.stem, seconds, _peak_from_outputs(notebook.cells[-1].outputs), failed_cells=failed)
 
 
 def _peak_from_outputs(outputs: Iterable[dict[str, Any]]) -> int:

@@ -41,7 +41,7 @@ TARGETS = {
 }
 
 
-def notebook_runs(pattern: str) -> list[NotebookRun]:
+def notebook_runs(pattern: str, allow_errors: bool = False) -> list[NotebookRun]:
     """Execute each matching notebook in a fresh kernel, in course order, as on a learner's first pass.
 
     The runs share one new, empty cache folder (``TLHO_CACHE_DIR``): each notebook computes what
@@ -55,7 +55,7 @@ def notebook_runs(pattern: str) -> list[NotebookRun]:
         saved = os.environ.get("TLHO_CACHE_DIR")
         os.environ["TLHO_CACHE_DIR"] = cache  # the kernels inherit it
         try:
-            return _runs(pattern)
+            return _runs(pattern, allow_errors)
         finally:
             if saved is None:
                 os.environ.pop("TLHO_CACHE_DIR")
@@ -63,12 +63,12 @@ def notebook_runs(pattern: str) -> list[NotebookRun]:
                 os.environ["TLHO_CACHE_DIR"] = saved
 
 
-def _runs(pattern: str) -> list[NotebookRun]:
+def _runs(pattern: str, allow_errors: bool = False) -> list[NotebookRun]:
     runs = []
     for path in sorted((ROOT / "notebooks").glob(pattern)):
         start = time.perf_counter()
         try:
-            run = run_notebook(path)
+            run = run_notebook(path, allow_errors=True) if allow_errors else run_notebook(path)
         except RuntimeError as error:  # record it and go on: one failure must not hide the others' figures
             run = NotebookRun(path.stem, time.perf_counter() - start, 0, error=str(error))
             print(f"  {run.name}: FAILED after {run.seconds:.0f} s: {run.error}", flush=True)
@@ -76,6 +76,70 @@ def _runs(pattern: str) -> list[NotebookRun]:
             print(f"  {run.name}: {run.seconds:6.1f} s, peak {run.peak_rss_gib:.2f} GiB", flush=True)
         runs.append(run)
     return runs
+
+
+SCALING_FACTORS = (0.5, 1.0, 2.0)
+"""Sizes of the tf_flowers copies ``--scaling`` runs on, relative to the one installed."""
+
+
+def scaling_runs(pattern: str, factors: tuple[float, ...] = SCALING_FACTORS) -> dict[str, Any]:
+    """Peak memory of the matching notebooks on copies of tf_flowers with fewer or more photos.
+
+    Each copy (:func:`benchmarks.scaled_copy.scaled_copy` of the tf_flowers in ``TFDS_DATA_DIR``)
+    becomes ``TFDS_DATA_DIR`` for one round of fresh kernels with an empty cache. The notebooks run
+    past failing cells: their claims were written for the real dataset, and a copy of another size
+    (or with mirrored duplicates) may break one; how many cells raised is recorded with the peak.
+    """
+    import tempfile
+
+    from benchmarks.scaled_copy import scaled_copy
+    from helpers import config
+
+    source = config.tfds_data_dir()
+    rows = []
+    saved = os.environ.get("TFDS_DATA_DIR")
+    try:
+        for factor in factors:
+            with tempfile.TemporaryDirectory(prefix="tlho-bench-flowers-") as data_dir:
+                examples = scaled_copy(source, "tf_flowers", factor, data_dir)
+                print(f"tf_flowers x {factor:g}: {examples} photos", flush=True)
+                os.environ["TFDS_DATA_DIR"] = data_dir  # the kernels inherit it
+                rows.append({"factor": factor, "photos": examples,
+                             "notebooks": notebook_runs(pattern, allow_errors=True)})
+    finally:
+        if saved is None:
+            os.environ.pop("TFDS_DATA_DIR", None)
+        else:
+            os.environ["TFDS_DATA_DIR"] = saved
+    return {"dataset": "tf_flowers", "date": machine_report()["date"], "rows": rows}
+
+
+def scaling_section(report: dict[str, Any]) -> list[str]:
+    """The table of peak memory against the number of photos, if ``--scaling`` measured one."""
+    scaling = report.get("scaling")
+    if not scaling:
+        return []
+    names = sorted({run["name"] for row in scaling["rows"] for run in row["notebooks"]})
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        run = next((r for r in row["notebooks"] if r["name"] == name), None)
+        if run is None or run.get("error"):
+            return "failed" if run else "-"
+        failed = run.get("failed_cells", 0)
+        return f"{run['peak_rss_bytes'] / 2**30:.2f} GiB" + (f" ({failed} cell{'s' if failed > 1 else ''} raised)" if failed else "")
+
+    header = ["notebook", *(f"{row['photos']} photos (x{row['factor']:g})" for row in scaling["rows"])]
+    return [
+        f"## Memory and the number of photos (`--scaling`, {scaling['date']})",
+        "",
+        "Peak resident memory of the same notebooks on copies of the installed tf_flowers with fewer or more "
+        "photos (`python -m benchmarks.scaled_copy`), each in a fresh kernel with an empty cache. Copies above x1 "
+        "add mirrored duplicates, so accuracies on them mean nothing; cells whose claims fail on a copy are "
+        "counted and the run goes on.",
+        "",
+        markdown_table(header, [[name, *(cell(row, name) for row in scaling["rows"])] for name in names]),
+        "",
+    ]
 
 
 def remeasured(report: dict[str, Any]) -> dict[str, str]:
@@ -277,6 +341,7 @@ def report_markdown(report: dict[str, Any]) -> str:
         markdown_table(["measurement", "value"], rows),
         "",
         *fine_tune_section(report),
+        *scaling_section(report),
         "## Memory",
         "",
         markdown_table(["what", "size"], [
@@ -419,17 +484,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-readme", action="store_true", help="leave README.md as it is")
     parser.add_argument("--update", metavar="GLOB", help="re-measure only these notebooks; keep the rest "
                         "of the last run's figures (after editing one notebook)")
+    parser.add_argument("--scaling", metavar="GLOB", help="measure only how these notebooks' peak memory changes "
+                        f"with the number of photos (tf_flowers x {', '.join(f'{f:g}' for f in SCALING_FACTORS)}); "
+                        "keep the rest of the last run's figures")
     args = parser.parse_args(argv)
+    if args.update and args.scaling:
+        parser.error("--update and --scaling are separate runs: give one of them.")
     for name in ("images", "pipeline_images", "epochs", "batch_size"):
         if getattr(args, name) < (2 if name == "epochs" else 1):
             parser.error(f"--{name.replace('_', '-')} is too small: {getattr(args, name)}")
 
     previous = args.out / "results.json"
-    if args.update and not previous.exists():
-        parser.error(f"--update needs an earlier full run in {previous}; run make bench first.")
-    report: dict[str, Any] = json.loads(previous.read_text()) if args.update else {}
+    partial = args.update or args.scaling
+    if partial and not previous.exists():
+        parser.error(f"--{'update' if args.update else 'scaling'} needs an earlier full run in {previous}; "
+                     "run make bench first.")
+    report: dict[str, Any] = json.loads(previous.read_text()) if partial else {}
+    if not partial and previous.exists():  # a full run measures everything but the scaling: keep the last one
+        report.update({k: v for k, v in json.loads(previous.read_text()).items() if k == "scaling"})
     report["targets"] = TARGETS
-    if args.update:  # re-measure the matching notebooks only, keep every other figure
+    if args.scaling:
+        report["scaling"] = scaling_runs(args.scaling)
+    elif args.update:  # re-measure the matching notebooks only, keep every other figure
         fresh = {run.name: run for run in notebook_runs(args.update)}
         dates = remeasured(report)
         dates.update(dict.fromkeys(fresh, machine_report()["date"]))
@@ -446,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(args.out / "results.json", report)
     table = report_markdown(report)
     (args.out / "results.md").write_text(table)
-    complete = not args.skip_notebooks and (args.update or args.notebooks == ALL_NOTEBOOKS)
+    complete = not args.skip_notebooks and (partial or args.notebooks == ALL_NOTEBOOKS)
     if not args.no_readme and complete:  # the README shows complete runs only
         update_readme(ROOT / "README.md", table)
         replace_between(ROOT / "docs" / "instructor-guide.md", GUIDE_START, GUIDE_END,

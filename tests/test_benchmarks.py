@@ -69,6 +69,17 @@ def test_run_notebook_names_the_failing_notebook(tmp_path: Path) -> None:
         measure.run_notebook(path, timeout_s=120)
 
 
+def test_run_notebook_can_go_on_past_failing_cells_and_count_them(tmp_path: Path) -> None:
+    path = _notebook(tmp_path, "raise ValueError('a claim that fails on this data')", "x = 1", "y = undefined_name")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}))
+    nbformat.write(notebook, path)
+    result = measure.run_notebook(path, timeout_s=120, allow_errors=True)
+    assert result.failed_cells == 2 and not result.error and result.peak_rss_bytes > 0  # the tagged cell is meant to
+    with pytest.raises(RuntimeError, match="a claim that fails"):
+        measure.run_notebook(path, timeout_s=120)
+
+
 def test_run_notebook_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="No notebook"):
         measure.run_notebook(tmp_path / "absent.ipynb")
@@ -105,7 +116,7 @@ def test_throughput_rejects_empty_work_and_bad_repeats() -> None:
 def test_write_json_accepts_dataclasses(tmp_path: Path) -> None:
     path = measure.write_json(tmp_path / "r.json", {"runs": [measure.NotebookRun("a", 1.5, 2**30)]})
     assert json.loads(path.read_text()) == {
-        "runs": [{"name": "a", "seconds": 1.5, "peak_rss_bytes": 2**30, "error": ""}]
+        "runs": [{"name": "a", "seconds": 1.5, "peak_rss_bytes": 2**30, "error": "", "failed_cells": 0}]
     }
 
 
@@ -156,6 +167,8 @@ def test_markdown_report_shows_the_course_total(tmp_path: Path) -> None:
 def test_main_rejects_bad_arguments() -> None:
     with pytest.raises(SystemExit):
         run.main(["--epochs", "1", "--skip-notebooks"])
+    with pytest.raises(SystemExit):
+        run.main(["--update", "01_*", "--scaling", "06_*"])
 
 
 def test_update_readme_replaces_only_the_marked_block(tmp_path: Path) -> None:
@@ -266,3 +279,62 @@ def test_update_remeasures_one_notebook_and_keeps_the_rest(tmp_path: Path, monke
     assert newest.endswith(", 01_x") and oldest == "on 2026-01-01 00:00, 00_x."
     with pytest.raises(SystemExit):
         run.main(["--update", "01_*", "--out", str(tmp_path / "empty"), "--no-readme"])
+
+
+def test_scaled_copy_keeps_a_sample_or_adds_mirrored_photos_that_tfds_reads(tmp_path: Path) -> None:
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from benchmarks.scaled_copy import main, scaled_copy
+    from helpers import config
+
+    source = config.tfds_data_dir()
+    installed = tfds.builder("tf_flowers", data_dir=str(source)).info.splits["train"].num_examples
+    small = tmp_path / "small"
+    count = scaled_copy(source, "tf_flowers", 20 / installed, small)
+    assert count == 20
+    assert scaled_copy(source, "tf_flowers", 20 / installed, tmp_path / "again") == 20
+    shards = [next((folder / "tf_flowers").glob("*/*.tfrecord-*")).read_bytes() for folder in (small, tmp_path / "again")]
+    assert shards[0] == shards[1]  # seeded: the same sample every time
+    doubled = tmp_path / "doubled"
+    assert scaled_copy(small, "tf_flowers", 2, doubled) == 40
+    originals, copies = [np.stack([tf.image.resize(x["image"], (32, 32)).numpy() for x in
+                                   tfds.load("tf_flowers", split=f"train[{part}]", data_dir=str(doubled))])
+                         for part in (":20", "20:")]
+    assert np.abs(copies - originals[:, :, ::-1]).mean() < 3  # the copies are the photos mirrored (JPEG aside)
+    assert np.abs(copies - originals).mean() > 10  # and not the photos themselves
+    with pytest.raises(ValueError, match="factor must be above 0"):
+        scaled_copy(source, "tf_flowers", 0, tmp_path / "none")
+    with pytest.raises(ValueError, match="one prepared version"):
+        scaled_copy(tmp_path / "absent", "tf_flowers", 0.5, tmp_path / "none")
+    assert main(["tf_flowers", "0.5", str(tmp_path / "x"), "--source", str(tmp_path / "absent")]) == 2
+    assert main(["tf_flowers", str(20 / installed), str(tmp_path / "cli"), "--source", str(source)]) == 0
+
+
+def test_scaling_runs_each_copy_in_fresh_kernels_and_the_report_shows_the_peaks(tmp_path: Path, monkeypatch) -> None:
+    seen = []
+
+    def fake_run(path: Path, allow_errors: bool = False) -> measure.NotebookRun:
+        import tensorflow_datasets as tfds
+
+        photos = tfds.builder("tf_flowers", data_dir=os.environ["TFDS_DATA_DIR"]).info.splits["train"].num_examples
+        seen.append((path.stem, photos, allow_errors))
+        return measure.NotebookRun(path.stem, 1.0, photos * 2**20, failed_cells=int(photos < 10))
+
+    monkeypatch.setattr(run, "run_notebook", fake_run)
+    import tensorflow_datasets as tfds
+
+    from helpers import config
+
+    installed = tfds.builder("tf_flowers", data_dir=str(config.tfds_data_dir())).info.splits["train"].num_examples
+    before = os.environ.get("TFDS_DATA_DIR")
+    scaling = run.scaling_runs("00_*.ipynb", factors=(5 / installed, 20 / installed))
+    assert os.environ.get("TFDS_DATA_DIR") == before  # given back
+    assert [(photos, allowed) for _, photos, allowed in seen] == [(5, True), (20, True)]
+    report = _report([60], 1.0, 0.95)
+    report["scaling"] = json.loads(json.dumps(scaling, default=measure.asdict_default))
+    text = run.report_markdown(report)
+    assert "## Memory and the number of photos" in text
+    assert f"| {seen[0][0]} | 0.00 GiB (1 cell raised) | 0.02 GiB |" in text
+    assert "5 photos (x" in text and "20 photos (x" in text
