@@ -86,7 +86,8 @@ def scaling_runs(pattern: str, factors: tuple[float, ...] = SCALING_FACTORS) -> 
     """Peak memory of the matching notebooks on copies of tf_flowers with fewer or more photos.
 
     Each copy (:func:`benchmarks.scaled_copy.scaled_copy` of the tf_flowers in ``TFDS_DATA_DIR``)
-    becomes ``TFDS_DATA_DIR`` for one round of fresh kernels with an empty cache. The notebooks run
+    becomes ``TFDS_DATA_DIR`` for one round of fresh kernels that share one new, empty cache (as
+    :func:`notebook_runs` runs the course: a later notebook may reuse an earlier one's features). The notebooks run
     past failing cells: their claims were written for the real dataset, and a copy of another size
     (or with mirrored duplicates) may break one; how many cells raised is recorded with the peak.
     """
@@ -133,7 +134,8 @@ def scaling_section(report: dict[str, Any]) -> list[str]:
         f"## Memory and the number of photos (`--scaling`, {scaling['date']})",
         "",
         "Peak resident memory of the same notebooks on copies of the installed tf_flowers with fewer or more "
-        "photos (`python -m benchmarks.scaled_copy`), each in a fresh kernel with an empty cache. Copies above x1 "
+        "photos (`python -m benchmarks.scaled_copy`), each notebook in a fresh kernel, each copy with a new, empty "
+        "cache that its notebooks share, as on a first pass through the course. Copies above x1 "
         "add mirrored duplicates, so accuracies on them mean nothing; cells whose claims fail on a copy are "
         "counted and the run goes on.",
         "",
@@ -529,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
                         guide_table(report["notebooks"], ROOT / "notebooks"))
     print(table)
     failed = [r["name"] for r in report.get("notebooks", []) if r.get("error")]
+    if args.scaling:
+        failed += [f"{r['name']} (x{row['factor']:g})" for row in report["scaling"]["rows"]
+                   for r in row["notebooks"] if r.get("error")]
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)} (their rows say why).", file=sys.stderr)
     return 1 if failed else 0

@@ -1,16 +1,18 @@
 """A prepared tfds image dataset with fewer or more photos, to measure how memory scales with size.
 
 ``make bench`` measures the course on the data it finds. To see which notebook's peak grows with
-the number of photos, run it on copies of one dataset that differ only in size::
+the number of photos, run it on copies of one dataset that differ only in size.
+``make bench BENCH_ARGS=--scaling=GLOB`` does so with copies x0.5, x1 and x2; by hand::
 
     .venv/bin/python -m benchmarks.scaled_copy tf_flowers 0.5 /tmp/flowers-half
-    TFDS_DATA_DIR=/tmp/flowers-half make bench BENCH_ARGS="--only=06_* --no-write"
+    TFDS_DATA_DIR=/tmp/flowers-half make lab    # or any command that reads tf_flowers
 
-A fraction below 1 keeps a seeded sample of the examples. A factor above 1 appends copies of
-them, each mirrored left to right (and re-encoded as JPEG) so that no two files are the same;
-the copies are near-duplicates, so accuracies measured on such a copy mean nothing: it is for
-memory and time only. The copy is written as one tfrecord shard with its ``dataset_info.json``
-updated, and tfds reads it like the original.
+A fraction below 1 keeps a seeded sample of the examples. A factor between 1 and 2 appends
+copies of the first examples, each mirrored left to right and re-encoded as JPEG, so that no
+two files are the same; the copies are near-duplicates, so accuracies measured on such a copy
+mean nothing: it is for memory and time only. The copy is written as one tfrecord shard with
+its ``dataset_info.json`` updated, and tfds reads it as a prepared dataset. tfds ids name the
+shard, so from a source with several shards even a x1 copy splits differently in the course.
 """
 
 from __future__ import annotations
@@ -38,13 +40,18 @@ def scaled_copy(source_dir: str | Path, name: str, factor: float, out_dir: str |
         The number of examples written.
 
     Raises:
-        ValueError: If ``factor`` is not positive, or the source is not one prepared version with
-            a single ``train`` split.
+        ValueError: If ``factor`` is not above 0 and at most 2, the copy would lack a class, the
+            source is not one prepared version with a single ``train`` split, or ``out_dir`` is
+            the source folder or lies inside it (or holds it).
     """
     import tensorflow as tf
 
-    if not factor > 0:
-        raise ValueError(f"factor must be above 0, got {factor}.")
+    if not 0 < factor <= 2:
+        raise ValueError(f"factor must be above 0 and at most 2 (above 2 the mirrored copies would repeat), "
+                         f"got {factor}.")
+    source, target_root = Path(source_dir).resolve(), Path(out_dir).resolve()
+    if source == target_root or source in target_root.parents or target_root in source.parents:
+        raise ValueError(f"Write the copy to a folder apart from {source}: it is emptied first.")
     versions = sorted(p for p in (Path(source_dir) / name).glob("*") if (p / "dataset_info.json").is_file())
     if len(versions) != 1:
         raise ValueError(f"Expected one prepared version of {name} under {source_dir}, found {len(versions)}.")
@@ -57,9 +64,12 @@ def scaled_copy(source_dir: str | Path, name: str, factor: float, out_dir: str |
     if factor <= 1:
         order = np.sort(np.random.default_rng(seed).permutation(len(records))[:keep])
         written = [records[i] for i in order]
+        missing = set(map(_label, records)) - set(map(_label, written))
+        if missing:
+            raise ValueError(f"A x{factor:g} copy ({keep} examples) would lack the classes {sorted(missing)}: "
+                             "keep more examples.")
     else:
-        written = [records[i % len(records)] if i < len(records) else _mirrored(records[i % len(records)], i)
-                   for i in range(keep)]
+        written = records + [_mirrored(record) for record in records[:keep - len(records)]]
     target = Path(out_dir) / name / version.name
     shutil.rmtree(Path(out_dir) / name, ignore_errors=True)
     target.mkdir(parents=True)
@@ -75,16 +85,20 @@ def scaled_copy(source_dir: str | Path, name: str, factor: float, out_dir: str |
     return len(written)
 
 
-def _mirrored(record: bytes, index: int) -> bytes:
-    """The example ``record`` with its image mirrored left to right and a new file name."""
+def _label(record: bytes) -> int:
+    import tensorflow as tf
+
+    return int(tf.train.Example.FromString(record).features.feature["label"].int64_list.value[0])
+
+
+def _mirrored(record: bytes) -> bytes:
+    """The example ``record`` with its image mirrored left to right (re-encoded as JPEG)."""
     import tensorflow as tf
 
     example = tf.train.Example.FromString(record)
     feature = example.features.feature
     image = tf.io.decode_image(feature["image"].bytes_list.value[0], channels=3, expand_animations=False)
     feature["image"].bytes_list.value[0] = tf.io.encode_jpeg(image[:, ::-1], quality=90).numpy()
-    if "image/filename" in feature:
-        feature["image/filename"].bytes_list.value[0] = f"mirrored_{index}.jpg".encode()
     return example.SerializeToString()
 
 
@@ -94,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", help="tfds dataset name, e.g. tf_flowers")
-    parser.add_argument("factor", type=float, help="size relative to the source, e.g. 0.25 or 2")
+    parser.add_argument("factor", type=float, help="size relative to the source, above 0 and at most 2, e.g. 0.5")
     parser.add_argument("out_dir", help="the new TFDS_DATA_DIR (emptied first)")
     parser.add_argument("--source", default=os.environ.get("TFDS_DATA_DIR", str(Path.home() / "tensorflow_datasets")),
                         help="the TFDS_DATA_DIR to copy from (default: $TFDS_DATA_DIR)")

@@ -206,18 +206,21 @@ class Classifier:
         return Predictions(rows, skipped, folder)
 
     def _probabilities(self, images: np.ndarray) -> np.ndarray:
-        """The model's output for a batch, through one compiled function.
+        """The model's output for a batch, through one compiled function (rebuilt if ``model`` is replaced).
 
-        An eager call of a functional model keeps every layer's output until it returns (a
-        batch of 16 photos through MobileNetV2: hundreds of MB); the compiled graph frees each
-        one once the next layer has used it.
+        An eager call of a functional model keeps every layer's output until it returns; the
+        compiled graph frees each one once the next layer has used it.
         """
-        if self._forward is None:
+        if self._forward is None or self._forward[0] is not self.model:
             import tensorflow as tf
 
             model = self.model
-            self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-        return np.asarray(self._forward(images))
+            self._forward = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True))
+        return np.asarray(self._forward[1](images))
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the compiled function behind (it is rebuilt on first use)."""
+        return {**self.__dict__, "_forward": None}
 
     def save(self, path: str | Path) -> Path:
         """Save the model (with its class names) as a ``.keras`` file; return the path."""

@@ -304,15 +304,22 @@ def test_scaled_copy_keeps_a_sample_or_adds_mirrored_photos_that_tfds_reads(tmp_
                          for part in (":20", "20:")]
     assert np.abs(copies - originals[:, :, ::-1]).mean() < 3  # the copies are the photos mirrored (JPEG aside)
     assert np.abs(copies - originals).mean() > 10  # and not the photos themselves
-    with pytest.raises(ValueError, match="factor must be above 0"):
-        scaled_copy(source, "tf_flowers", 0, tmp_path / "none")
+    for factor in (0, 2.5):
+        with pytest.raises(ValueError, match="factor must be above 0 and at most 2"):
+            scaled_copy(source, "tf_flowers", factor, tmp_path / "none")
+    with pytest.raises(ValueError, match="would lack the classes"):
+        scaled_copy(source, "tf_flowers", 2 / installed, tmp_path / "none")  # 2 photos, 5 classes
+    for inside in (small, small / "tf_flowers", tmp_path):  # the source itself, a folder in it, one holding it
+        with pytest.raises(ValueError, match="apart from"):
+            scaled_copy(small, "tf_flowers", 0.5, inside)
+    assert scaled_copy(small, "tf_flowers", 1, tmp_path / "same") == 20  # the source is still whole
     with pytest.raises(ValueError, match="one prepared version"):
         scaled_copy(tmp_path / "absent", "tf_flowers", 0.5, tmp_path / "none")
     assert main(["tf_flowers", "0.5", str(tmp_path / "x"), "--source", str(tmp_path / "absent")]) == 2
     assert main(["tf_flowers", str(20 / installed), str(tmp_path / "cli"), "--source", str(source)]) == 0
 
 
-def test_scaling_runs_each_copy_in_fresh_kernels_and_the_report_shows_the_peaks(tmp_path: Path, monkeypatch) -> None:
+def test_scaling_runs_the_notebooks_on_every_copy_and_the_report_shows_the_peaks(tmp_path: Path, monkeypatch) -> None:
     seen = []
 
     def fake_run(path: Path, allow_errors: bool = False) -> measure.NotebookRun:
@@ -320,7 +327,7 @@ def test_scaling_runs_each_copy_in_fresh_kernels_and_the_report_shows_the_peaks(
 
         photos = tfds.builder("tf_flowers", data_dir=os.environ["TFDS_DATA_DIR"]).info.splits["train"].num_examples
         seen.append((path.stem, photos, allow_errors))
-        return measure.NotebookRun(path.stem, 1.0, photos * 2**20, failed_cells=int(photos < 10))
+        return measure.NotebookRun(path.stem, 1.0, photos * 2**20, failed_cells=int(photos < 30))
 
     monkeypatch.setattr(run, "run_notebook", fake_run)
     import tensorflow_datasets as tfds
@@ -329,12 +336,12 @@ def test_scaling_runs_each_copy_in_fresh_kernels_and_the_report_shows_the_peaks(
 
     installed = tfds.builder("tf_flowers", data_dir=str(config.tfds_data_dir())).info.splits["train"].num_examples
     before = os.environ.get("TFDS_DATA_DIR")
-    scaling = run.scaling_runs("00_*.ipynb", factors=(5 / installed, 20 / installed))
+    scaling = run.scaling_runs("00_*.ipynb", factors=(20 / installed, 40 / installed))
     assert os.environ.get("TFDS_DATA_DIR") == before  # given back
-    assert [(photos, allowed) for _, photos, allowed in seen] == [(5, True), (20, True)]
+    assert [(photos, allowed) for _, photos, allowed in seen] == [(20, True), (40, True)]
     report = _report([60], 1.0, 0.95)
     report["scaling"] = json.loads(json.dumps(scaling, default=measure.asdict_default))
     text = run.report_markdown(report)
     assert "## Memory and the number of photos" in text
-    assert f"| {seen[0][0]} | 0.00 GiB (1 cell raised) | 0.02 GiB |" in text
-    assert "5 photos (x" in text and "20 photos (x" in text
+    assert f"| {seen[0][0]} | 0.02 GiB (1 cell raised) | 0.04 GiB |" in text
+    assert "20 photos (x" in text and "40 photos (x" in text

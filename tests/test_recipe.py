@@ -119,19 +119,33 @@ def test_predict_names_a_class_per_file_and_lists_unreadable_ones(tmp_path, trai
 
 def test_predict_runs_one_compiled_function_and_agrees_with_the_model(trained) -> None:
     """An eager call of the whole model would keep every layer's output of a batch alive at once."""
+    import copy
+
     import tensorflow as tf
 
     from helpers import photos
 
-    folder, classifier = trained
-    paths = [path for path, _ in folder.parts["test"]][:5]
-    predictions = classifier.predict(paths, batch_size=2)  # batches of 2, 2 and 1
-    assert isinstance(classifier._forward, tf.types.experimental.PolymorphicFunction)
-    assert classifier._forward.experimental_get_tracing_count() <= 2  # not one trace per batch size
+    folder, _ = trained
+    paths = [path for path, _ in folder.parts["test"]][:3]
+
+    def tiny(seed: int) -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                                 keras.layers.Dense(2, activation="softmax")])
+
+    classifier = recipe.Classifier(tiny(0), ["a", "b"])
+    for size in (3, 2, 1):  # three batch sizes, two traces: the second one accepts any size
+        predictions = classifier.predict(paths[:size], batch_size=size)
+    assert isinstance(classifier._forward[1], tf.types.experimental.PolymorphicFunction)
+    assert classifier._forward[1].experimental_get_tracing_count() == 2
     images = np.stack([photos.read_photo(path, classifier.image_size) for path in paths]).astype(np.float32)
-    expected = classifier.model.predict(images, verbose=0)
-    assert [row.class_name for row in predictions.rows] == [classifier.class_names[i] for i in expected.argmax(1)]
-    assert [row.probability for row in predictions.rows] == pytest.approx(expected.max(1), abs=1e-5)
+    for model in (classifier.model, tiny(1)):  # a replaced model is the one that predicts
+        classifier.model = model
+        expected = model.predict(images, verbose=0)
+        predictions = classifier.predict(paths)
+        assert [row.class_name for row in predictions.rows] == [["a", "b"][i] for i in expected.argmax(1)]
+        assert [row.probability for row in predictions.rows] == pytest.approx(expected.max(1), abs=1e-5)
+    assert copy.copy(classifier)._forward is None and classifier._forward is not None
 
 
 def test_save_and_reload_predict_identically(tmp_path, trained) -> None:
