@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from benchmarks.measure import (
     NotebookRun,
@@ -51,16 +52,9 @@ def notebook_runs(pattern: str, allow_errors: bool = False) -> list[NotebookRun]
     """
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="tlho-bench-cache-") as cache:
-        saved = os.environ.get("TLHO_CACHE_DIR")
-        os.environ["TLHO_CACHE_DIR"] = cache  # the kernels inherit it
-        try:
-            return _runs(pattern, allow_errors)
-        finally:
-            if saved is None:
-                os.environ.pop("TLHO_CACHE_DIR")
-            else:
-                os.environ["TLHO_CACHE_DIR"] = saved
+    with tempfile.TemporaryDirectory(prefix="tlho-bench-cache-") as cache, \
+            mock.patch.dict(os.environ, {"TLHO_CACHE_DIR": cache}):  # the kernels inherit it; restored after
+        return _runs(pattern, allow_errors)
 
 
 def _runs(pattern: str, allow_errors: bool = False) -> list[NotebookRun]:
@@ -98,20 +92,13 @@ def scaling_runs(pattern: str, factors: tuple[float, ...] = SCALING_FACTORS) -> 
 
     source = config.tfds_data_dir()
     rows = []
-    saved = os.environ.get("TFDS_DATA_DIR")
-    try:
-        for factor in factors:
-            with tempfile.TemporaryDirectory(prefix="tlho-bench-flowers-") as data_dir:
-                examples = scaled_copy(source, "tf_flowers", factor, data_dir)
-                print(f"tf_flowers x {factor:g}: {examples} photos", flush=True)
-                os.environ["TFDS_DATA_DIR"] = data_dir  # the kernels inherit it
+    for factor in factors:
+        with tempfile.TemporaryDirectory(prefix="tlho-bench-flowers-") as data_dir:
+            examples = scaled_copy(source, "tf_flowers", factor, data_dir)
+            print(f"tf_flowers x {factor:g}: {examples} photos", flush=True)
+            with mock.patch.dict(os.environ, {"TFDS_DATA_DIR": data_dir}):  # the kernels inherit it
                 rows.append({"factor": factor, "photos": examples,
                              "notebooks": notebook_runs(pattern, allow_errors=True)})
-    finally:
-        if saved is None:
-            os.environ.pop("TFDS_DATA_DIR", None)
-        else:
-            os.environ["TFDS_DATA_DIR"] = saved
     return {"dataset": "tf_flowers", "date": machine_report()["date"], "rows": rows}
 
 

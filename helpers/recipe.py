@@ -212,10 +212,7 @@ class Classifier:
         compiled graph frees each one once the next layer has used it.
         """
         if self._forward is None or self._forward[0] is not self.model:
-            import tensorflow as tf
-
-            model = self.model
-            self._forward = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True))
+            self._forward = (self.model, features.embedding_function(self.model, lambda batch: batch))
         return np.asarray(self._forward[1](images))
 
     def __getstate__(self) -> dict:
