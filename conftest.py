@@ -41,7 +41,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if used > NOTEBOOK_BUDGET_S:
         pytest.fail(
             f"{name} has run {used:.0f} s, over its {NOTEBOOK_BUDGET_S:.0f} s budget: "
-            "shrink its default parameters (CI and learners run the defaults).",
+            "shrink its default parameters (they are what learners run, on a laptop or a classroom machine).",
             pytrace=False,
         )
 
