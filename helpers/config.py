@@ -32,32 +32,47 @@ def param(name: str, default: T) -> T:
         name: Parameter name, e.g. ``"EPOCHS"``.
         default: Value used when the variable is unset; its type decides the cast
             (booleans accept 1/0, true/false, yes/no; a list is read as comma-separated
-            values of its first element's type: ``TLHO_SIZES=10,30`` gives ``[10, 30]``).
+            values of its first element's type: ``TLHO_SIZES=10,30`` gives ``[10, 30]``; give a
+            list parameter a list default, not a string to split, so it is parsed here only).
 
     Returns:
         The parsed value, or ``default``.
 
     Raises:
-        ValueError: If the variable is set but cannot be read as ``type(default)``.
+        ValueError: If the variable is set but cannot be read as ``type(default)`` (for a
+            list: if an item cannot, or if it holds no item at all).
     """
     raw = os.environ.get(PARAM_PREFIX + name)
     if raw is None:
         return default
     try:
-        if isinstance(default, bool):
-            lowered = raw.strip().lower()
-            if lowered not in {"1", "0", "true", "false", "yes", "no"}:
-                raise ValueError(raw)
-            return lowered in {"1", "true", "yes"}  # type: ignore[return-value]
-        if isinstance(default, list):
-            item = type(default[0]) if default else str
-            return [item(part.strip()) for part in raw.split(",") if part.strip()]  # type: ignore[return-value]
-        return type(default)(raw)
+        return _cast(raw, default)
     except ValueError:
+        if isinstance(default, list):
+            kind = f"comma-separated list of {type(default[0]).__name__ if default else 'str'} values"
+            example = ",".join(str(value) for value in default) or "a,b"
+        else:
+            kind, example = type(default).__name__, repr(default)
         raise ValueError(
-            f"Environment variable {PARAM_PREFIX}{name}={raw!r} is not a valid "
-            f"{type(default).__name__}; unset it or give a value like {default!r}."
+            f"Environment variable {PARAM_PREFIX}{name}={raw!r} is not a valid {kind}; "
+            f"unset it or give a value like {example}."
         ) from None
+
+
+def _cast(raw: str, default: T) -> T:
+    """``raw`` read as ``type(default)``; a list's items as its first element's type. Raises ValueError."""
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no"}:
+            raise ValueError(raw)
+        return lowered in {"1", "true", "yes"}  # type: ignore[return-value]
+    if isinstance(default, list):
+        example = default[0] if default else ""
+        values = [_cast(part.strip(), example) for part in raw.split(",") if part.strip()]
+        if not values:  # an empty list would fail later, far from its cause
+            raise ValueError(raw)
+        return values  # type: ignore[return-value]
+    return type(default)(raw)
 
 
 def project_dir() -> Path:
