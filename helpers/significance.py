@@ -31,15 +31,45 @@ Key = TypeVar("Key")
 Tested = TypeVar("Tested", "Comparison", "ScoreComparison")
 
 
+def _whole(values: np.ndarray) -> bool:
+    """Whether no value is a fraction: floats must be whole; integers, booleans and strings always pass."""
+    if values.dtype.kind != "f":
+        return True
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isfinite(values) & (values == np.round(values))))
+
+
 def _correct(labels: np.ndarray, predictions: np.ndarray, name: str) -> np.ndarray:
     labels, predictions = np.asarray(labels), np.asarray(predictions)
-    if predictions.ndim == 2 and predictions.shape[1] == 1:
+    if labels.ndim != 1 or not _whole(labels):
         raise ValueError(
-            f"{name}: one column of scores per example (a sigmoid output?) has no class to take the largest of; "
-            "threshold it first, e.g. (probabilities[:, 0] > 0.5).astype(int), and pass the predicted classes."
+            f"labels: give one true class index per example, a 1-D vector of whole numbers; got shape {labels.shape}"
+            + ("" if _whole(labels) else " with values that are not whole numbers")
+            + " (one-hot labels: labels.argmax(axis=1); a column: labels.ravel())."
+        )
+    if predictions.ndim == 2 and predictions.shape[1] == 1:
+        if _whole(predictions):
+            raise ValueError(
+                f"{name}: a column of {predictions.shape[0]} predicted classes, shape {predictions.shape}; "
+                "pass them as a 1-D vector, e.g. predictions.ravel()."
+            )
+        if np.all((predictions >= 0) & (predictions <= 1)):
+            raise ValueError(
+                f"{name}: one column of scores per example (a sigmoid output?) has no class to take the largest of; "
+                "threshold it first, e.g. (probabilities[:, 0] > 0.5).astype(int), and pass the predicted classes."
+            )
+        raise ValueError(
+            f"{name}: one column of scores per example, outside 0..1 (a single logit?) has no class to take the "
+            "largest of; threshold it first, e.g. (logits[:, 0] > 0).astype(int), and pass the predicted classes."
         )
     if predictions.ndim == 2:  # probabilities or logits: take the predicted class
         predictions = predictions.argmax(axis=1)
+    elif not _whole(predictions):
+        raise ValueError(
+            f"{name}: predictions that are not whole numbers (probabilities?) are not classes; pass the predicted "
+            "class index of each example, e.g. probabilities.argmax(axis=1), or the whole (n, classes) array of "
+            "probabilities."
+        )
     if predictions.shape != labels.shape:
         raise ValueError(
             f"{name}: {predictions.shape[0] if predictions.ndim else 0} predictions for {labels.shape[0]} "
@@ -54,10 +84,11 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95) -> tup
     """Wilson score interval for an accuracy of ``correct`` out of ``total``.
 
     Raises:
-        ValueError: If ``total`` < 1 or ``correct`` is outside 0..total.
+        ValueError: If ``total`` < 1, ``correct`` is outside 0..total, or either is not a whole number.
     """
-    if total < 1 or not 0 <= correct <= total:
-        raise ValueError(f"Need 0 <= correct <= total and total >= 1, got {correct} of {total}.")
+    if not all(float(count).is_integer() for count in (correct, total)) or total < 1 or not 0 <= correct <= total:
+        raise ValueError(f"Need whole numbers with 0 <= correct <= total and total >= 1, got {correct} of {total}; "
+                         "count the correct examples, e.g. int((predictions == labels).sum()).")
     interval = stats.binomtest(int(correct), int(total)).proportion_ci(confidence, method="wilson")
     return float(interval.low), float(interval.high)
 
@@ -68,6 +99,8 @@ class _PairedVerdict:
     names: tuple[str, str]
     p_value: float
     confidence: float
+    difference_interval: tuple[float, float]
+    family_size: int
     _higher = "beats"
     _none = "no significant difference"
 
@@ -86,6 +119,16 @@ class _PairedVerdict:
             return f"{self._none} between {self.names[0]} and {self.names[1]}"
         winner, loser = self.names if self.difference > 0 else self.names[::-1]
         return f"{winner} {self._higher} {loser}"
+
+    def interval_text(self) -> str:
+        """The paired interval of the difference in words, e.g. ``"95% paired interval +0.010 to +0.050"``.
+
+        After :func:`holm_adjusted` only the p-value (and so the verdict) is adjusted, not the
+        interval; the text then says so: ``"..., not adjusted for the 3 comparisons"``.
+        """
+        low, high = self.difference_interval
+        text = f"{self.confidence:.0%} paired interval {low:+.3f} to {high:+.3f}"
+        return text + (f", not adjusted for the {self.family_size} comparisons" if self.family_size > 1 else "")
 
     def __repr__(self) -> str:
         return self.summary()
@@ -127,6 +170,9 @@ def holm_adjusted(comparisons: Mapping[Key, Tested]) -> dict[Key, Tested]:
 
     Their verdicts (``significant``, ``verdict()``, the printed summary) then keep the chance
     of any false alarm among them at the usual level; each summary names the correction.
+    The intervals of the differences are left as they were, for one comparison each: an
+    interval may exclude zero while the adjusted verdict finds no difference. Their printed
+    text (``summary()``, ``interval_text()``) says "not adjusted for the N comparisons".
 
     Raises:
         ValueError: If there is no comparison.
@@ -135,7 +181,8 @@ def holm_adjusted(comparisons: Mapping[Key, Tested]) -> dict[Key, Tested]:
         raise ValueError("holm_adjusted needs at least one comparison.")
     adjusted = holm([c.p_value for c in comparisons.values()])
     note = f"Holm-adjusted over {len(comparisons)} tests"
-    return {key: replace(c, p_value=p, correction=note) for (key, c), p in zip(comparisons.items(), adjusted)}
+    return {key: replace(c, p_value=p, correction=note, family_size=len(comparisons))
+            for (key, c), p in zip(comparisons.items(), adjusted)}
 
 
 @dataclass(frozen=True, repr=False)
@@ -155,6 +202,8 @@ class Comparison(_PairedVerdict):
     confidence: float = 0.95
     correction: str = ""
     """How ``p_value`` was adjusted for several tests (:func:`holm_adjusted`), or empty."""
+    family_size: int = 1
+    """How many tests ``p_value`` was adjusted over (1: none); ``difference_interval`` is never adjusted."""
 
     @property
     def difference(self) -> float:
@@ -168,8 +217,7 @@ class Comparison(_PairedVerdict):
         for name, accuracy in zip(self.names, self.accuracies):
             low, high = accuracy_interval(round(accuracy * self.total), self.total, self.confidence)
             lines.append(f"{name}: {accuracy:.3f} ({level} interval {low:.3f}-{high:.3f}, n={self.total})")
-        low, high = self.difference_interval
-        lines.append(f"difference {self.difference:+.3f} ({level} paired interval {low:+.3f} to {high:+.3f}); "
+        lines.append(f"difference {self.difference:+.3f} ({self.interval_text()}); "
                      f"disagreements {self.only_first} vs {self.only_second}, McNemar {_p_text(self)}")
         lines.append(f"=> {self.verdict()}")
         return "\n".join(lines)
@@ -186,15 +234,18 @@ def compare(
     """Compare two classifiers' predictions on the same test examples.
 
     Args:
-        labels: True class of each test example.
-        first, second: Each model's predicted class per example, or its probabilities or
-            logits (one row per example; the largest counts).
+        labels: True class index of each test example (a 1-D vector of whole numbers).
+        first, second: Each model's predicted class index per example (a 1-D vector of whole
+            numbers), or its probabilities or logits as an ``(n, classes)`` array (the largest
+            counts). A 1-D vector of probabilities, or a single ``(n, 1)`` column, is refused:
+            it names no class.
         names: How to call the two models in the summary.
         confidence: Level of the intervals; the test's level is ``1 - confidence``.
         resamples: Bootstrap resamples for the interval of the difference (seeded).
 
     Raises:
-        ValueError: If the predictions do not match the labels in number.
+        ValueError: If the predictions do not match the labels in number, or labels or 1-D
+            predictions are not whole numbers (pass ``probabilities.argmax(axis=1)``).
     """
     labels = np.asarray(labels)
     right_first = _correct(labels, first, names[0])
@@ -235,6 +286,8 @@ class ScoreComparison(_PairedVerdict):
     confidence: float = 0.95
     correction: str = ""
     """How ``p_value`` was adjusted for several tests (:func:`holm_adjusted`), or empty."""
+    family_size: int = 1
+    """How many tests ``p_value`` was adjusted over (1: none); ``difference_interval`` is never adjusted."""
 
     _higher = "scores higher than"
     _none = "no detectable difference"
@@ -246,10 +299,9 @@ class ScoreComparison(_PairedVerdict):
 
     def summary(self) -> str:
         """Both means, the paired difference with its interval and the test, as text."""
-        low, high = self.difference_interval
         means = ", ".join(f"{name} {mean:.3f}" for name, mean in zip(self.names, self.means))
         return (f"mean per example (n={self.total}): {means}\n"
-                f"difference {self.difference:+.3f} ({self.confidence:.0%} paired interval {low:+.3f} to {high:+.3f}), "
+                f"difference {self.difference:+.3f} ({self.interval_text()}), "
                 f"Wilcoxon signed-rank {_p_text(self)}\n=> {self.verdict()}")
 
 

@@ -36,8 +36,10 @@ from __future__ import annotations
 import collections
 import functools
 import importlib.util
+import os
 import pathlib
 import pickle
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -96,9 +98,21 @@ def read_torch_legacy(path: str | pathlib.Path) -> dict[str, Any]:
         The saved object with every tensor as a NumPy array (dicts stay dicts).
 
     Raises:
-        ValueError: If the file is not in that format, is big-endian, or names anything but
-            tensors, storages and ordered dicts.
+        ValueError: If the file is not in that format, is big-endian, names anything but
+            tensors, storages and ordered dicts, describes one storage in two ways, or is
+            truncated or damaged (a storage longer than what is left of the file is refused
+            before it is read).
     """
+    try:
+        return _read_torch_legacy(path)
+    except (pickle.UnpicklingError, EOFError, TypeError, IndexError, KeyError, AttributeError, struct.error,
+            OverflowError) as error:  # what a truncated or damaged pickle raises
+        raise ValueError(f"{path} is not a readable legacy PyTorch file (truncated or damaged?): "
+                         f"{type(error).__name__}: {error}") from error
+
+
+def _read_torch_legacy(path: str | pathlib.Path) -> dict[str, Any]:
+    """:func:`read_torch_legacy` without the translation of unpickling errors into ``ValueError``."""
     storages: dict[str, list[Any]] = {}
 
     class _Plain(pickle.Unpickler):
@@ -126,10 +140,14 @@ def read_torch_legacy(path: str | pathlib.Path) -> dict[str, Any]:
             kind, storage_type, key, _location, count, *view = pid
             if kind != "storage" or storage_type not in _STORAGE_TYPES or any(v is not None for v in view):
                 raise ValueError(f"{path}: an unsupported storage reference {pid!r}; refusing to load it.")
-            storages.setdefault(key, [storage_type, int(count), None])
+            known = storages.setdefault(key, [storage_type, int(count), None])
+            if known[:2] != [storage_type, int(count)]:
+                raise ValueError(f"{path}: storage {key!r} is described twice, as {known[1]} numbers of {known[0]} "
+                                 f"and as {int(count)} of {storage_type}; refusing a damaged or forged file.")
             return key
 
     with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
         try:
             magic, _protocol, system = (_Plain(file).load() for _ in range(3))
         except ValueError:
@@ -144,14 +162,19 @@ def read_torch_legacy(path: str | pathlib.Path) -> dict[str, Any]:
         for key in _Plain(file).load():
             if key not in storages:
                 raise ValueError(f"{path}: storage {key!r} is listed but no tensor uses it.")
-            storage_type, count, _ = storages[key]
+            storage_type, count, data = storages[key]
+            if data is not None:
+                raise ValueError(f"{path}: storage {key!r} is listed twice (a damaged file).")
             dtype = np.dtype(_STORAGE_TYPES[storage_type]).newbyteorder("<")
-            stored = int(np.frombuffer(file.read(8), "<i8")[0])
-            data = np.frombuffer(file.read(count * dtype.itemsize), dtype)
-            if stored != count or len(data) != count:
-                raise ValueError(f"{path}: storage {key} holds {min(stored, len(data))} numbers, its tensors expect "
-                                 f"{count} (a truncated or damaged file).")
-            storages[key][2] = data
+            header = file.read(8)
+            if len(header) < 8:
+                raise ValueError(f"{path}: the file ends before storage {key!r} (a truncated file).")
+            stored = int.from_bytes(header, "little", signed=True)
+            left = size - file.tell()
+            if stored != count or not 0 <= count * dtype.itemsize <= left:
+                raise ValueError(f"{path}: storage {key!r} says it holds {stored} numbers, its tensors expect {count}, "
+                                 f"and {left // dtype.itemsize} are left in the file (a truncated or damaged file).")
+            storages[key][2] = np.frombuffer(file.read(count * dtype.itemsize), dtype)
 
     def rebuilt(value: Any) -> Any:
         if isinstance(value, tuple) and value and value[0] == "tensor":

@@ -175,3 +175,56 @@ def test_an_underflowing_p_value_is_printed_as_a_bound():
     labels = np.zeros(3000, int)
     c = significance.compare(labels, labels, np.ones(3000, int))
     assert c.p_value == 0 and "McNemar p < 1e-300" in c.summary()
+
+
+def test_a_vector_of_probabilities_is_refused_not_read_as_class_labels():
+    labels = np.array([0, 1, 0, 1])
+    probabilities = np.array([0.1, 0.9, 0.2, 0.8])  # perfect, but as labels it would score 0.000
+    with pytest.raises(ValueError, match=r"A: predictions that are not whole numbers.*probabilities\.argmax\(axis=1\)"):
+        significance.compare(labels, probabilities, labels, names=("A", "B"))
+    with pytest.raises(ValueError, match=r"B: predictions that are not whole numbers"):
+        significance.compare(labels, labels, probabilities, names=("A", "B"))
+    with pytest.raises(ValueError, match="labels: .* not whole numbers"):
+        significance.compare(probabilities, labels, labels)
+    whole = significance.compare(labels.astype(float), labels.astype(float), np.zeros(4))  # 0.0, 1.0: classes
+    assert whole.accuracies == (1.0, 0.5)
+
+
+def test_a_column_of_classes_is_told_to_flatten_not_to_threshold():
+    labels = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"column of 4 predicted classes.*ravel\(\)") as refused:
+        significance.compare(labels, labels[:, None], labels)
+    assert "sigmoid" not in str(refused.value)
+    with pytest.raises(ValueError, match=r"single logit\?.*> 0\)") as logit:
+        significance.compare(labels, np.array([[-2.5], [1.5], [-0.5], [3.5]]), labels)
+    assert "sigmoid" not in str(logit.value)
+    with pytest.raises(ValueError, match=r"labels: .*shape \(4, 1\)"):
+        significance.compare(labels[:, None], labels, labels)
+
+
+@pytest.mark.parametrize("correct, total", [(2.5, 10), (3, 10.5), (float("nan"), 10)])
+def test_accuracy_interval_refuses_counts_that_are_not_whole(correct, total):
+    with pytest.raises(ValueError, match="whole numbers"):
+        significance.accuracy_interval(correct, total)
+
+
+def test_a_holm_adjusted_summary_says_its_interval_is_not_adjusted():
+    labels = np.zeros(200, int)
+    first, second = labels.copy(), labels.copy()
+    first[:1] = 1
+    second[1:9] = 1  # A alone right 8 times, B alone once: p = 0.039 alone; x3 after Holm = 0.12
+    alone = significance.compare(labels, first, second, names=("A", "B"))
+    tests = {"this": alone, "same 1": significance.compare(labels, first, first),
+             "same 2": significance.compare(labels, second, second)}
+    adjusted = significance.holm_adjusted(tests)["this"]
+    assert alone.significant and not adjusted.significant
+    assert adjusted.difference_interval == alone.difference_interval and adjusted.difference_interval[0] > 0
+    # The interval excludes zero while the verdict finds no difference: the text must say why they differ.
+    assert "not adjusted for the 3 comparisons" in adjusted.interval_text()
+    summary = adjusted.summary()
+    assert "paired interval +0.0" in summary and "not adjusted for the 3 comparisons" in summary
+    assert "Holm-adjusted over 3 tests" in summary and summary.endswith("=> no significant difference between A and B")
+    assert "not adjusted" not in alone.summary() and alone.interval_text() in alone.summary()
+    scores = significance.holm_adjusted({n: significance.compare_scores(np.linspace(0, 1, 30) + n * 0.01,
+                                                                        np.linspace(0, 1, 30)) for n in (1, 2)})
+    assert all("not adjusted for the 2 comparisons" in c.summary() for c in scores.values())

@@ -109,35 +109,42 @@ def _fake_torch(monkeypatch):
     return utils._rebuild_tensor_v2, torch.FloatStorage
 
 
-def _write_legacy(path, tensors: dict[str, tuple[str, int, tuple, tuple]], storages: dict[str, np.ndarray],
-                  monkeypatch, little_endian=True):
-    """A file in torch.save's legacy layout: tensors are (storage key, offset, size, stride)."""
+def _write_legacy(path, tensors: dict[str, tuple], storages: dict[str, np.ndarray],
+                  monkeypatch, little_endian=True, declared: dict[str, int] | None = None, listed=None):
+    """A file in torch.save's legacy layout: tensors are (storage key, offset, size, stride).
+
+    For damaged files: a tensor's optional fifth item is the storage size its reference
+    declares; ``declared`` the size written before a storage's numbers; ``listed`` replaces the
+    list of storage keys (all of them, in order, by default).
+    """
     rebuild, storage_type = _fake_torch(monkeypatch)
 
     class Tensor:
-        def __init__(self, key, offset, size, stride):
-            self.args = (StorageRef(key), offset, size, stride, False, {})
+        def __init__(self, key, offset, size, stride, count=None):
+            self.args = (StorageRef(key, count), offset, size, stride, False, {})
 
         def __reduce__(self):
             return rebuild, self.args
 
     class StorageRef:
-        def __init__(self, key):
-            self.key = key
+        def __init__(self, key, count):
+            self.key, self.count = key, count
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
             if isinstance(obj, StorageRef):
-                return ("storage", storage_type, obj.key, "cpu", storages[obj.key].size)
+                count = storages[obj.key].size if obj.count is None else obj.count
+                return ("storage", storage_type, obj.key, "cpu", count)
             return None
 
+    declared = declared or {}
     with open(path, "wb") as file:
         for header in (speaker_encoder._MAGIC, 1001, {"protocol_version": 1001, "little_endian": little_endian}):
             pickle.dump(header, file, protocol=2)
         Pickler(file, protocol=2).dump({"model_state": {name: Tensor(*t) for name, t in tensors.items()}, "step": 7})
-        pickle.dump(list(storages), file, protocol=2)
-        for data in storages.values():
-            file.write(np.int64(data.size).tobytes() + data.astype("<f4").tobytes())
+        pickle.dump(list(storages) if listed is None else listed, file, protocol=2)
+        for key, data in storages.items():
+            file.write(np.int64(declared.get(key, data.size)).tobytes() + data.astype("<f4").tobytes())
 
 
 def test_reader_rebuilds_offsets_and_strides(tmp_path, monkeypatch):
@@ -272,3 +279,76 @@ def test_streamed_batches_give_the_same_embeddings_as_one_batch(encoder):
     in_one = speaker_encoder.embed_utterances(encoder, wavs, batch_size=16)
     streamed = speaker_encoder.embed_utterances(encoder, iter(wavs), batch_size=3)  # batches split recordings
     assert in_one.shape == (5, 256) and np.abs(in_one - streamed).max() < 1e-5
+
+
+def test_reader_checks_a_storage_size_against_the_file_before_reading_it(tmp_path, monkeypatch):
+    """A forged size of 2**40 numbers (4 TiB) must be refused from the file's length, not by trying to read it."""
+    path = tmp_path / "huge.pt"
+    _write_legacy(path, {"x": ("0", 0, (4,), (1,), 2**40)}, {"0": np.zeros(4, np.float32)}, monkeypatch,
+                  declared={"0": 2**40})
+    size, reads = path.stat().st_size, []
+
+    class Spy:  # the file, but no read may ask for more than the whole file
+        def __init__(self, file):
+            self.file = file
+
+        def read(self, n=-1):
+            reads.append(n)
+            if n > size:
+                raise AssertionError(f"asked to read {n} bytes of a {size}-byte file")
+            return self.file.read(n)
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(speaker_encoder, "open", lambda *a, **k: Spy(open(*a, **k)), raising=False)
+    with pytest.raises(ValueError, match="says it holds 1099511627776 numbers.* 4 are left in the file"):
+        speaker_encoder.read_torch_legacy(path)
+    assert reads and max(reads) <= size
+
+
+def test_reader_refuses_one_storage_described_two_ways(tmp_path, monkeypatch):
+    data = {"0": np.arange(6, dtype=np.float32)}
+    shared = tmp_path / "shared.pt"  # two tensors on one storage, described alike: fine
+    _write_legacy(shared, {"a": ("0", 0, (2,), (1,)), "b": ("0", 2, (4,), (1,))}, data, monkeypatch)
+    np.testing.assert_array_equal(speaker_encoder.read_torch_legacy(shared)["model_state"]["b"], data["0"][2:])
+    conflicting = tmp_path / "conflicting.pt"  # the first says 6 numbers, the second 2: which one is true?
+    _write_legacy(conflicting, {"a": ("0", 0, (6,), (1,)), "b": ("0", 0, (2,), (1,), 2)}, data, monkeypatch)
+    with pytest.raises(ValueError, match="storage '0' is described twice, as 6 numbers of FloatStorage and as 2"):
+        speaker_encoder.read_torch_legacy(conflicting)
+    twice = tmp_path / "twice.pt"
+    _write_legacy(twice, {"a": ("0", 0, (6,), (1,))}, data, monkeypatch, listed=["0", "0"])
+    with pytest.raises(ValueError, match="storage '0' is listed twice"):
+        speaker_encoder.read_torch_legacy(twice)
+
+
+def test_every_truncation_and_a_malformed_key_list_raise_the_documented_value_error(tmp_path, monkeypatch):
+    whole = tmp_path / "whole.pt"
+    _write_legacy(whole, {"x": ("0", 0, (3,), (1,))}, {"0": np.arange(3, dtype=np.float32)}, monkeypatch)
+    content = whole.read_bytes()
+    cut = tmp_path / "cut.pt"
+    escaped = {}
+    for length in range(len(content)):  # the file cut short after every byte: headers, pickles, storages
+        cut.write_bytes(content[:length])
+        try:
+            speaker_encoder.read_torch_legacy(cut)
+        except ValueError:
+            continue
+        except Exception as error:  # noqa: BLE001 - collected, to name them all in the failure
+            escaped.setdefault(type(error).__name__, length)
+        else:
+            escaped.setdefault("no error", length)
+    assert not escaped, f"not the documented ValueError (first length at which each appeared): {escaped}"
+    cut.write_bytes(content[:-5])
+    with pytest.raises(ValueError, match="truncated"):
+        speaker_encoder.read_torch_legacy(cut)
+    not_a_list = tmp_path / "not_a_list.pt"
+    _write_legacy(not_a_list, {"x": ("0", 0, (3,), (1,))}, {"0": np.zeros(3, np.float32)}, monkeypatch, listed=5)
+    with pytest.raises(ValueError, match="not a readable legacy PyTorch file .*TypeError"):
+        speaker_encoder.read_torch_legacy(not_a_list)
