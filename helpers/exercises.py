@@ -57,6 +57,20 @@ def _count(answer: Any) -> int | None:
     return int(value) if value.is_integer() else None
 
 
+def _number(answer: Any) -> float | None:
+    """``answer`` as a float, or ``None`` when it is not one number (a string, a list, an array of several)."""
+    try:
+        return float(np.asarray(answer, dtype=float))
+    except (TypeError, ValueError):
+        return None
+
+
+def _close(answer: Any, truth: float) -> bool:
+    """Whether ``answer`` is one number within 1e-6 of ``truth``."""
+    value = _number(answer)
+    return value is not None and bool(np.isclose(value, truth, rtol=0, atol=1e-6))
+
+
 def check_class_count(answer: int | None, splits: ImageSplits, split: str, class_name: str) -> Verdict:
     """Check the number of images of ``class_name`` in ``split``."""
     if not _attempted(answer):
@@ -124,14 +138,14 @@ def check_conv1d(function: Any) -> Verdict:
     rng = np.random.default_rng(0)
     for length, width in ((10, 3), (7, 7), (12, 1)):
         x, w = rng.normal(size=length), rng.normal(size=width)
+        expected = np.correlate(x, w, mode="valid")  # before the call, on arrays the function never sees
         try:
-            got = function(x, w)
+            got = function(x.copy(), w.copy())
         except Exception as error:  # a learner's bug: report it, do not crash the check
             return report(False, f"calling your function raised {error!r}.")
         if got is None:
             return report(None, "")
         got = np.asarray(got, dtype=float)
-        expected = np.correlate(x, w, mode="valid")
         if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-9):
             return report(
                 False,
@@ -149,14 +163,14 @@ def check_log_softmax(function: Any) -> Verdict:
         return report(None, "")
     cases = [np.array([[1.0, 2.0, 3.0]]), np.array([[1000.0, 0.0, -1000.0], [-800.0, -801.0, -799.0]])]
     for logits in cases:
+        expected = tf.nn.log_softmax(logits).numpy()  # before the call, on an array the function never sees
         try:
             with np.errstate(all="ignore"):
-                got = function(logits)
+                got = function(logits.copy())
         except Exception as error:  # a learner's bug: report it, do not crash the check
             return report(False, f"calling your function raised {error!r}.")
         if got is None:
             return report(None, "")
-        expected = tf.nn.log_softmax(logits).numpy()
         got = np.asarray(got, dtype=float)
         if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-6):
             large = np.abs(logits).max() > 100
@@ -446,20 +460,127 @@ def check_flatten_head_at_size(answer: int | None, image_size: int = 160, num_cl
     )
 
 
-def check_flip_dice(answer: float | None, encoder: Any, decoder: Any, preprocess: Any, validation: Any,
-                    threshold: float) -> Verdict:
-    """Chapter 13, exercise 3: mean validation Dice of logits averaged over each image and its mirror image."""
+def check_mean_iou_conversion(mean_iou: float | None, converted_mean_dice: float | None, larger: str | None,
+                              ever_reversed: bool | None, dice: np.ndarray, iou: np.ndarray) -> Verdict:
+    """Chapter 13, exercise 1: the mean IoU against the mean Dice converted with Dice / (2 - Dice).
+
+    Args:
+        mean_iou, converted_mean_dice: The two numbers, computed from the per-image scores.
+        larger: ``"mean IoU"`` or ``"converted mean Dice"``.
+        ever_reversed: Whether the other one can be larger on some set of images (``False``:
+            x / (2 - x) is convex on [0, 1], so by Jensen's inequality the mean IoU is never below).
+        dice, iou: The network's Dice and IoU of each test image.
+    """
+    answers = {"mean_iou": mean_iou, "converted_mean_dice": converted_mean_dice, "larger": larger,
+               "ever_reversed": ever_reversed}
+    if not any(_attempted(answer) for answer in answers.values()):
+        return report(None, "")
+    missing = [name for name, answer in answers.items() if not _attempted(answer)]
+    if missing:
+        return Verdict(False, f"Not yet: {', '.join(missing)} still None; answer all four.")
+    dice, iou = np.asarray(dice, dtype=float), np.asarray(iou, dtype=float)
+    truth_iou, truth_converted = iou.mean(), dice.mean() / (2 - dice.mean())
+    if not _close(mean_iou, truth_iou):
+        return report(False, "mean_iou is the mean over the test images of each image's IoU (test_iou[...]).")
+    if not _close(converted_mean_dice, truth_converted):
+        return report(False, "convert the mean, not each image: with m the mean Dice over the test images, "
+                             "converted_mean_dice = m / (2 - m).")
+    options = ["mean IoU", "converted mean Dice"]
+    choice = check_choice(larger, options[0] if truth_iou >= truth_converted else options[1], options,
+                          "compare the two numbers you computed.")
+    if not choice:
+        return choice
+    if not isinstance(ever_reversed, (bool, np.bool_)):
+        return report(False, f"ever_reversed is True or False, got {ever_reversed!r}.")
+    return report(not ever_reversed, "plot x / (2 - x) between 0 and 1: it curves upwards (convex), and the mean of "
+                                     "a convex function of scores is at least the function of their mean (Jensen's "
+                                     "inequality), whatever the images.")
+
+
+def check_pixel_accuracy_gaps(network_pixel_accuracy: float | None, accuracy_gap: float | None,
+                              dice_gap: float | None, more_telling: str | None, true_masks: np.ndarray,
+                              predicted_masks: np.ndarray) -> Verdict:
+    """Chapter 13, exercise 2: a network's pixel accuracy and Dice, each against "no polyp anywhere".
+
+    Args:
+        network_pixel_accuracy: The network's mean pixel accuracy over the images.
+        accuracy_gap, dice_gap: Its mean pixel accuracy and its mean Dice minus those of an
+            all-background prediction.
+        more_telling: ``"pixel accuracy gap"`` or ``"Dice gap"``: the one that says more about the network.
+        true_masks, predicted_masks: ``(images, height, width)`` booleans.
+    """
     from helpers import segmentation
 
-    def truth() -> float:
-        mirrored = segmentation.encode(encoder, preprocess, validation.images[:, :, ::-1])
-        plain = segmentation.encode(encoder, preprocess, validation.images)
-        logits = (segmentation.predict_logits(decoder, plain)
-                  + segmentation.predict_logits(decoder, mirrored)[:, :, ::-1]) / 2
-        return float(segmentation.dice_scores(validation.masks, logits > np.log(threshold / (1 - threshold))).mean())
+    answers = {"network_pixel_accuracy": network_pixel_accuracy, "accuracy_gap": accuracy_gap,
+               "dice_gap": dice_gap, "more_telling": more_telling}
+    if not any(_attempted(answer) for answer in answers.values()):
+        return report(None, "")
+    missing = [name for name, answer in answers.items() if not _attempted(answer)]
+    if missing:
+        return Verdict(False, f"Not yet: {', '.join(missing)} still None; answer all four.")
+    nothing = np.zeros_like(np.asarray(true_masks, dtype=bool))
+    accuracy = segmentation.pixel_accuracy(true_masks, predicted_masks).mean()
+    if not _close(network_pixel_accuracy, accuracy):
+        return report(False, "segmentation.pixel_accuracy(true masks, predicted masks) gives one value per image; "
+                             "average them.")
+    if not _close(accuracy_gap, accuracy - segmentation.pixel_accuracy(true_masks, nothing).mean()):
+        return report(False, "accuracy_gap is the network's mean pixel accuracy minus that of np.zeros_like(masks), "
+                             "the 'no polyp anywhere' prediction.")
+    truth_dice_gap = (segmentation.dice_scores(true_masks, predicted_masks).mean()
+                      - segmentation.dice_scores(true_masks, nothing).mean())
+    if not _close(dice_gap, truth_dice_gap):
+        return report(False, "dice_gap is the network's mean Dice minus that of 'no polyp anywhere' "
+                             "(segmentation.dice_scores, one value per image, averaged).")
+    return check_choice(more_telling, "Dice gap", ["pixel accuracy gap", "Dice gap"],
+                        "'no polyp anywhere' finds no polyp pixel at all, yet its pixel accuracy is high: which "
+                        "score says that it found nothing?")
 
-    return check_close_once_answered(answer, truth, "flip the images with [:, :, ::-1] (axis 2 is the width), "
-                                     "and flip the decoded logits back the same way before averaging.", 1e-3)
+
+def check_flip_dice(flip_logits: np.ndarray | None, flip_dice: float | None, encoder: Any, decoder: Any,
+                    preprocess: Any, validation: Any, threshold: float) -> Verdict:
+    """Chapter 13, exercise 3: logits averaged over each validation image and its mirror image, and their Dice.
+
+    The logits are compared pixel by pixel, so an answer without the flip (or without flipping
+    the logits back) fails even where it moves the mean Dice very little.
+
+    Args:
+        flip_logits: ``(images, height, width)``: the mean of each image's logits and those of its
+            mirror image, flipped back.
+        flip_dice: Mean validation Dice of ``flip_logits`` thresholded at ``threshold``.
+        threshold: The probability above which a pixel is polyp.
+    """
+    from helpers import segmentation
+
+    if not _attempted(flip_logits) and not _attempted(flip_dice):
+        return report(None, "")
+    if not _attempted(flip_logits) or not _attempted(flip_dice):
+        return Verdict(False, "Not yet: give both flip_logits (the averaged logits) and flip_dice.")
+    plain = segmentation.predict_logits(decoder, segmentation.encode(encoder, preprocess, validation.images))
+    mirrored = segmentation.predict_logits(decoder, segmentation.encode(encoder, preprocess,
+                                                                        validation.images[:, :, ::-1]))
+    try:
+        answer = np.asarray(flip_logits, dtype=float)
+    except (TypeError, ValueError):
+        answer = np.zeros(0)
+    if answer.shape != plain.shape:
+        return report(False, f"flip_logits has shape {answer.shape}: give one logit per pixel of each validation "
+                             f"image, shape {plain.shape} (predict_logits drops the channel axis).")
+
+    def near(expected: np.ndarray) -> bool:  # float32 maps instead of the cached float16 ones move logits far less
+        return bool(np.allclose(answer, expected, rtol=2e-2, atol=5e-2))
+
+    if not near((plain + mirrored[:, :, ::-1]) / 2):
+        if near(plain):
+            return report(False, "these are the logits without flipping: average them with those of the mirror "
+                                 "images.")
+        if near((plain + mirrored) / 2):
+            return report(False, "flip the mirror images' logits back with [:, :, ::-1] before averaging.")
+        return report(False, "flip the images with [:, :, ::-1] (axis 2 is the width), encode and decode them, flip "
+                             "the logits back the same way, and average them with the plain logits.")
+    truth = segmentation.dice_scores(validation.masks, answer > np.log(threshold / (1 - threshold))).mean()
+    return report(_close(flip_dice, truth),
+                  "threshold your averaged logits at the logit of the threshold, log(t / (1 - t)), and average "
+                  "segmentation.dice_scores over the validation images.")
 
 
 def check_pair_similarity(same: float | None, different: float | None, embeddings: np.ndarray,
@@ -467,7 +588,10 @@ def check_pair_similarity(same: float | None, different: float | None, embedding
     """Chapter 12, exercise 4: mean cosine similarity of same-speaker and of different-speaker pairs.
 
     Over all pairs of two distinct recordings; ``embeddings`` are unit-length rows, so the
-    cosine similarity of two recordings is the dot product of their rows.
+    cosine similarity of two recordings is the dot product of their rows. Compared to 1e-6:
+    float32 arithmetic moves the means by less than 1e-7, while keeping the diagonal (each
+    recording with itself) moves the same-speaker mean by about (1 - mean) x recordings / same-speaker
+    pairs, under 1e-4 once that mean passes 0.95 with five speakers of 500 recordings.
     """
     if not _attempted(same) or not _attempted(different):
         return report(None, "")
@@ -476,7 +600,7 @@ def check_pair_similarity(same: float | None, different: float | None, embedding
     same_speaker = speakers[:, None] == speakers[None, :]
     distinct = ~np.eye(len(speakers), dtype=bool)
     truth = (similarity[same_speaker & distinct].mean(), similarity[~same_speaker].mean())
-    if np.isclose(float(same), truth[0], atol=1e-4) and np.isclose(float(different), truth[1], atol=1e-4):
+    if _close(same, truth[0]) and _close(different, truth[1]):
         return report(True, "")
     return report(False, "take embeddings @ embeddings.T; average it where the two speakers are equal (leaving "
                          "out the diagonal: a recording with itself) and where they differ.")
