@@ -9,20 +9,35 @@ compares it with the Keras model it came from:
 - :class:`LiteRTModel` predicts a batch of photos one at a time, as an app would, and times
   one photo (median of repeats);
 - :func:`compare_with_keras` gives the size, the latency, how often the top class agrees with
-  the Keras model, the largest probability difference, and the paired test of chapter 09.
+  the Keras model (with an upper bound on how often it changes, :meth:`ExportCheck.change_bound`),
+  the largest probability difference, and the paired test of chapter 09.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from helpers import significance
 from helpers.errors import check_positive_int
+
+
+def schedulable_cpus() -> int:
+    """The CPUs this process may run on, as TensorFlow counts them for its threads.
+
+    ``os.cpu_count()`` counts the machine's CPUs even where the process may use only some (a
+    container, a job pinned with ``taskset``); threads beyond the usable CPUs only wait for one
+    another. Where the system cannot say (macOS, Windows), the machine's count.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 class LiteRTModel:
@@ -30,8 +45,8 @@ class LiteRTModel:
 
     Args:
         path: The exported file.
-        threads: CPU threads the interpreter may use. ``None``: as many as the machine has,
-            like TensorFlow (the interpreter's own default is one).
+        threads: CPU threads the interpreter may use. ``None``: one per CPU this process may
+            run on (:func:`schedulable_cpus`), like TensorFlow (the interpreter's own default is one).
 
     Raises:
         FileNotFoundError: If there is no such file.
@@ -41,16 +56,15 @@ class LiteRTModel:
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        import os
-
         import tensorflow as tf
 
         self.path = Path(path)
+        self.threads = threads or schedulable_cpus()
         if not self.path.is_file():
             raise FileNotFoundError(f"No LiteRT model at {self.path.resolve()}; export one with classifier.export(...).")
         with warnings.catch_warnings():  # TF 2.21 warns that tf.lite.Interpreter moves to the ai-edge-litert package
             warnings.simplefilter("ignore")
-            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=threads or os.cpu_count())
+            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=self.threads)
         self.interpreter.allocate_tensors()
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
@@ -105,12 +119,31 @@ class ExportCheck:
     name: str
     megabytes: float
     ms_per_photo: float
-    agreement: float
-    """Share of photos whose top class is the Keras model's."""
+    photos: int
+    """Test photos measured."""
+    changed: int
+    """Photos whose top class is not the Keras model's."""
     largest_difference: float
     """Largest absolute difference of a class probability, over all photos and classes."""
     comparison: significance.Comparison
     """Accuracy of the export against the Keras model's, paired on the same photos (McNemar)."""
+
+    @property
+    def agreement(self) -> float:
+        """Share of photos whose top class is the Keras model's."""
+        return 1 - self.changed / self.photos
+
+    def change_bound(self, confidence: float = 0.95) -> float:
+        """Upper bound on how often the top class changes on photos like these (one-sided, exact).
+
+        ``changed`` of ``photos`` is a sample: the rate at which the export changes the Keras
+        model's top class is at most this, at level ``confidence`` (the Clopper-Pearson bound,
+        ``scipy.stats.binomtest(...).proportion_ci``). It also bounds the difference of the two
+        accuracies, which cannot exceed the share of photos whose top class differs. With no change
+        at all it is still about ``3 / photos``: only more photos make it smaller.
+        """
+        test = stats.binomtest(self.changed, self.photos, alternative="less")
+        return float(test.proportion_ci(confidence_level=confidence, method="exact").high)
 
     def row(self) -> str:
         return (f"{self.name:>22} {self.megabytes:8.2f} {self.ms_per_photo:9.1f} {self.agreement:10.3f} "
@@ -128,15 +161,16 @@ def compare_with_keras(name: str, exported: LiteRTModel, images: np.ndarray, lab
         ValueError: If the photos, labels and Keras probabilities do not line up.
     """
     keras_probabilities = np.asarray(keras_probabilities)
-    if not len(images) == len(labels) == len(keras_probabilities):
-        raise ValueError(f"Give one label and one row of Keras probabilities per photo; got {len(images)} photos, "
-                         f"{len(labels)} labels, {len(keras_probabilities)} rows.")
+    if not len(images) == len(labels) == len(keras_probabilities) or not len(images):
+        raise ValueError(f"Give one label and one row of Keras probabilities per photo, for one photo or more; got "
+                         f"{len(images)} photos, {len(labels)} labels, {len(keras_probabilities)} rows.")
     probabilities = exported.predict(images)
     return ExportCheck(
         name=name,
         megabytes=exported.megabytes,
         ms_per_photo=1000 * exported.latency_per_image(repeats),
-        agreement=float(np.mean(probabilities.argmax(1) == keras_probabilities.argmax(1))),
+        photos=len(images),
+        changed=int(np.sum(probabilities.argmax(1) != keras_probabilities.argmax(1))),
         largest_difference=float(np.abs(probabilities - keras_probabilities).max()),
         comparison=significance.compare(labels, probabilities, keras_probabilities, names=(name, "Keras model")),
     )

@@ -94,13 +94,30 @@ class ImageFolder:
                 f"class: read the per-class recall, and add photos of {smallest!r} if you can.")
 
     def summary(self) -> str:
-        """Classes, photo counts per part, warnings and skipped files, as lines of text."""
+        """Classes, photo counts per part, warnings and skipped files, as lines of text.
+
+        The folder is named as :func:`_shown_path` names it: relative to the current folder or
+        the course's, else by its own name, never by where the machine keeps it.
+        """
         sizes = ", ".join(f"{len(self.parts.get(part, []))} {part}" for part in PARTS)
-        lines = [f"{self.directory}: {len(self.class_names)} classes, {sum(self.counts.values())} images ({sizes})"]
+        lines = [f"{_shown_path(self.directory)}: {len(self.class_names)} classes, {sum(self.counts.values())} "
+                 f"images ({sizes})"]
         lines += [f"  {name}: {self.counts[name]}" for name in self.class_names]
         lines += [f"  warning: {message}" for message in [self.imbalance()] if message]
         lines += [f"  skipped {path.relative_to(self.directory)}: {why}" for path, why in self.skipped]
         return "\n".join(lines)
+
+
+def _shown_path(directory: str | Path) -> Path:
+    """``directory`` as printed for a reader, without the folders of the machine it runs on.
+
+    Relative to the current folder, else to the course's folder, else only the folder's name.
+    """
+    resolved = Path(directory).expanduser().resolve()
+    for base in (Path.cwd().resolve(), config.project_dir()):
+        if len(base.parts) > 1 and resolved != base and resolved.is_relative_to(base):  # "/" names nothing
+            return resolved.relative_to(base)
+    return Path(resolved.name)
 
 
 def _class_folders(directory: Path) -> list[Path]:

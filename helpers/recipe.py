@@ -16,8 +16,10 @@ Or from a terminal, without a notebook (``python -m helpers.recipe --help``)::
     python -m helpers.recipe predict my_classifier.keras new_photo.jpg more_photos/
     python -m helpers.recipe export my_classifier.keras --quantize int8 --representative my_photos
 
-The class names are saved inside the ``.keras`` file, in a :class:`ClassNames` layer that
-Keras knows once this module is imported.
+The class names are saved inside the ``.keras`` file, in the ``metadata.json`` that Keras
+writes into every ``.keras`` archive and does not read back: the file loads with
+``keras.models.load_model`` alone, on a machine without this course, and
+:func:`load_classifier` returns the names with the model.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ if __name__ == "__main__":  # a terminal command: keep TensorFlow's native start
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import json
+import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +49,14 @@ PROGRESS_AFTER_SECONDS = 5.0
 """Show a progress bar when reading the photos through the network should take longer."""
 
 
+_METADATA = "metadata.json"
+"""The member of a ``.keras`` archive that holds the class names (Keras writes it, never reads it back)."""
+
+
 @keras.saving.register_keras_serializable(package="helpers")
 class ClassNames(keras.layers.Layer):
-    """Passes its input through unchanged; keeps the class names inside a saved model."""
+    """Passes its input through unchanged; kept the class names in classifiers saved by earlier
+    versions of the course (those need this module imported to load; new ones do not use it)."""
 
     def __init__(self, class_names: Sequence[str], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -220,11 +230,19 @@ class Classifier:
         return {**self.__dict__, "_forward": None}
 
     def save(self, path: str | Path) -> Path:
-        """Save the model (with its class names) as a ``.keras`` file; return the path."""
+        """Save the model as a ``.keras`` file, its class names in the archive's metadata; return the path.
+
+        The file loads with ``keras.models.load_model`` alone (the names are then ignored), or
+        with :func:`load_classifier` (model and names).
+        """
         path = Path(path).expanduser()
         if path.suffix != ".keras":
             raise ValueError(f"Save to a file ending in .keras (e.g. my_classifier.keras), got {path.name!r}.")
+        if len(self.class_names) != self.model.output_shape[-1]:
+            raise ValueError(f"{len(self.class_names)} class names for a model with {self.model.output_shape[-1]} "
+                             "outputs: give one name per output, in the order of the outputs.")
         self.model.save(path)
+        _store_class_names(path, self.class_names)
         return path
 
     def export(self, path: str | Path, format: str = "litert", quantize: str | None = None,  # noqa: A002
@@ -234,10 +252,18 @@ class Classifier:
 
         Photos in [0, 255] go in and class probabilities come out, as with :meth:`predict`; the
         class names are not in the file (an app keeps them next to it). Quantization stores
-        numbers in fewer bits: ``None`` keeps float32; ``"float16"`` stores the weights in
-        float16; ``"dynamic"`` stores the weights in int8 and computes in float; ``"int8"``
-        stores weights and activations in int8 (input and output stay float), with the ranges
-        of the activations measured on ``representative`` photos: the training photos.
+        numbers in fewer bits, each int8 number ``q`` standing for ``scale * (q - zero_point)``:
+
+        - ``None`` keeps float32;
+        - ``"float16"`` stores the weights in float16 (a CPU turns them back into float32);
+        - ``"dynamic"`` (dynamic range) stores the weights in int8. Activations stay float
+          between layers; at run time the layers with integer kernels (fully connected and
+          convolution layers) quantize their input to int8 on the fly, from that input's own
+          range, compute in integer arithmetic and turn their output back into float; the other
+          layers compute in float. No photos are needed;
+        - ``"int8"`` (full integer) stores weights and activations in int8, every layer
+          computing in integers, with a fixed range per activation calibrated beforehand on
+          ``representative`` photos (the training photos); input and output stay float.
 
         Args:
             path: Where to write; must end in ``.tflite``.
@@ -289,11 +315,25 @@ QUANTIZATIONS = (None, "float16", "dynamic", "int8")
 """What :meth:`Classifier.export` can do to the numbers: keep float32, or store fewer bits."""
 
 
+def _calibration_sample(labels: Sequence[int], limit: int, seed: int = config.SEED) -> np.ndarray:
+    """Positions (sorted) of up to ``limit`` photos, drawn from each class in turn: a seeded sample.
+
+    Each round takes one photo, at random, from every class that has one left, so the classes get
+    equal numbers as far as each has photos, and every class is represented once ``limit`` reaches
+    the number of classes (below that, a seeded choice of classes gets one photo each).
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    per_class = [rng.permutation(np.flatnonzero(labels == label)) for label in rng.permutation(np.unique(labels))]
+    rounds = [rows[k] for k in range(max(map(len, per_class), default=0)) for rows in per_class if k < len(rows)]
+    return np.sort(np.asarray(rounds[:limit], dtype=int))
+
+
 def _representative(photos_given: own_images.ImageFolder | np.ndarray | None, size: int, limit: int) -> np.ndarray:
     """Up to ``limit`` photos ``(n, size, size, 3)`` float32 for int8 calibration.
 
-    From a folder: a seeded random sample of its training photos, so every class is represented
-    (the training part lists the photos class by class).
+    From a folder: a seeded sample of its training photos with every class represented, in
+    equal numbers as far as each class has photos (:func:`_calibration_sample`).
     """
     from helpers.errors import check_positive_int
 
@@ -303,8 +343,8 @@ def _representative(photos_given: own_images.ImageFolder | np.ndarray | None, si
                          "(representative=folder in Python, --representative FOLDER on the command line).")
     if isinstance(photos_given, own_images.ImageFolder):
         rows = photos_given.parts["train"]
-        chosen = np.random.default_rng(config.SEED).permutation(len(rows))[:limit]
-        paths, labels = zip(*(rows[i] for i in sorted(chosen)))
+        chosen = _calibration_sample([label for _, label in rows], limit)
+        paths, labels = zip(*(rows[i] for i in chosen))
         photos_given = np.concatenate([images.numpy() for images, _ in photos.dataset(paths, labels, size)])
     array = np.asarray(photos_given, dtype=np.float32)[:limit]
     if array.ndim != 4 or array.shape[1:] != (size, size, 3) or len(array) == 0:
@@ -312,13 +352,62 @@ def _representative(photos_given: own_images.ImageFolder | np.ndarray | None, si
     return array
 
 
+def _store_class_names(path: Path, class_names: Sequence[str]) -> None:
+    """Add ``class_names`` to the ``metadata.json`` of the ``.keras`` archive at ``path`` (a copy, then a swap)."""
+    partial = path.with_name(f"{path.name}.partial")
+    names = {"class_names": [str(name) for name in class_names]}
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(partial, "w") as target:
+            for member in source.infolist():
+                copied = zipfile.ZipInfo(member.filename, member.date_time)
+                copied.compress_type, copied.external_attr = member.compress_type, member.external_attr
+                with source.open(member) as data:
+                    if member.filename == _METADATA:
+                        target.writestr(copied, json.dumps({**json.load(data), **names}))
+                    else:
+                        with target.open(copied, "w") as written:
+                            shutil.copyfileobj(data, written)
+            if _METADATA not in source.namelist():  # a Keras that stops writing it: the names still go in
+                target.writestr(_METADATA, json.dumps(names))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _stored_class_names(path: Path) -> list[str] | None:
+    """The class names :meth:`Classifier.save` put in the archive's metadata, or ``None``."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            metadata = json.loads(archive.read(_METADATA))
+        except (KeyError, ValueError):  # no metadata.json, or not JSON
+            return None
+    names = metadata.get("class_names") if isinstance(metadata, dict) else None
+    return [str(name) for name in names] if isinstance(names, list) else None
+
+
 def load_classifier(path: str | Path) -> Classifier:
-    """Reload a classifier saved by :meth:`Classifier.save` (``safe_mode=True``: no arbitrary code)."""
+    """Reload a classifier saved by :meth:`Classifier.save` (``safe_mode=True``: no arbitrary code).
+
+    Raises:
+        FileNotFoundError: If there is no file at ``path``.
+        ValueError: If it is not a ``.keras`` archive, or holds no class names (not saved by the
+            recipe), or not one per output.
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"No saved classifier at {path.resolve()}; save one with classifier.save(path).")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ValueError(f"{path.name} is not a classifier saved by the recipe: give the .keras file written by "
+                         "classifier.save(...) or `python -m helpers.recipe train`.")
+    class_names = _stored_class_names(path)
     model = keras.models.load_model(path, safe_mode=True)
-    return Classifier(model, model.get_layer("class_names").class_names)
+    if class_names is None:  # saved by an earlier version of the course: a ClassNames layer
+        class_names = next((layer.class_names for layer in model.layers if isinstance(layer, ClassNames)), None)
+    if class_names is None or len(class_names) != model.output_shape[-1]:
+        raise ValueError(f"{path.name} is a Keras model without the recipe's class names (one per output): save "
+                         "it with classifier.save(...) or `python -m helpers.recipe train`, or load it with "
+                         "keras.models.load_model.")
+    return Classifier(model, class_names)
 
 
 def _run_over(function, folder: own_images.ImageFolder, part: str) -> tuple[np.ndarray, np.ndarray]:
@@ -372,12 +461,12 @@ def _choose(validation_accuracies: dict[str, float]) -> str:
     return max(validation_accuracies, key=lambda stage: (validation_accuracies[stage], stage == "feature extraction"))
 
 
-def _classifier(base: keras.Model, head: keras.Model, backbone: str, class_names: list[str]) -> keras.Model:
+def _classifier(base: keras.Model, head: keras.Model, backbone: str) -> keras.Model:
     """Photos in [0, 255] -> preprocessing -> base (inference mode) -> head -> probabilities."""
     inputs = keras.Input(base.input_shape[1:], name="photos")
     logits = head(base(models.preprocess_for(backbone)(inputs), training=False))
     probabilities = keras.layers.Softmax(name="probabilities")(logits)
-    return keras.Model(inputs, ClassNames(class_names, name="class_names")(probabilities), name="classifier")
+    return keras.Model(inputs, probabilities, name="classifier")
 
 
 def run_recipe(
@@ -441,7 +530,7 @@ def run_recipe(
         evaluation.class_metrics(labels, predicted, folder.class_names),
         evaluation.confusion(labels, predicted, len(folder.class_names)), [w for w in [folder.imbalance()] if w],
         trained_on=trained_on, epochs=epochs)
-    return Classifier(_classifier(base, head, backbone, folder.class_names), folder.class_names, report)
+    return Classifier(_classifier(base, head, backbone), folder.class_names, report)
 
 
 def _epochs(text: str) -> int:
@@ -499,6 +588,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     refit=args.refit)
             print(f"{classifier.report}\nsaved {classifier.save(out)}")
         elif args.command == "predict":
+            if Path(args.model).suffix != ".keras":
+                raise ValueError(f"predict's first argument must be a classifier saved by train (a .keras file), got "
+                                 f"{args.model!r}; the photos come after it: predict my_classifier.keras PHOTOS...")
             classifier = load_classifier(args.model)
             print(classifier.predict(args.photos[0] if len(args.photos) == 1 else args.photos))
         else:

@@ -104,3 +104,22 @@ def test_flower_folder_keeps_the_asked_classes_and_starts_empty(tmp_path, flower
     assert set(written) <= {"daisy", "roses"} and written and not (directory / "old").exists()
     with pytest.raises(ValueError, match="not flower classes"):
         own_images.write_flower_folder(flowers, directory, 12, ["tulip"])
+
+
+def test_summary_names_the_folder_without_the_machines_folders(tmp_path, monkeypatch) -> None:
+    """A printed page shows "cache/my_photos", not where the machine that ran it keeps the course."""
+    course, elsewhere = tmp_path / "course", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setattr(own_images.config, "project_dir", lambda: course)
+
+    def first_line(directory: Path) -> str:
+        folder = own_images.ImageFolder(directory, ["a", "b"], {"a": 3, "b": 3})
+        return folder.summary().splitlines()[0]
+
+    monkeypatch.chdir(elsewhere)
+    assert first_line(course / "cache" / "my_photos").startswith("cache/my_photos: 2 classes, 6 images")
+    assert first_line(elsewhere / "photos" / "mine").startswith("photos/mine: "), "relative to the current folder"
+    assert first_line(Path("mine")).startswith("mine: ")
+    assert first_line(tmp_path / "build" / "my_photos_14").startswith("my_photos_14: "), "elsewhere: the name only"
+    assert first_line(elsewhere).startswith("elsewhere: ")
+    assert str(tmp_path) not in "".join(first_line(d) for d in (course / "x", elsewhere / "y", tmp_path / "z"))

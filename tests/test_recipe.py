@@ -155,7 +155,7 @@ def test_save_and_reload_predict_identically(tmp_path, trained) -> None:
     assert reloaded.class_names == folder.class_names and reloaded.report is None
     images = next(iter(folder.test))[0]
     assert np.array_equal(reloaded.model.predict(images, verbose=0), classifier.model.predict(images, verbose=0))
-    assert keras.models.load_model(path, safe_mode=True).get_layer("class_names").class_names == folder.class_names
+    assert recipe._stored_class_names(path) == folder.class_names  # in the archive's metadata.json
     with pytest.raises(ValueError, match=r"ending in \.keras"):
         classifier.save(tmp_path / "my_classifier.h5")
     with pytest.raises(FileNotFoundError, match="No saved classifier"):
@@ -317,3 +317,63 @@ def test_refit_really_trains_on_train_and_validation(trained, monkeypatch) -> No
     recipe.run_recipe(folder, head_epochs=2, fine_tune_epochs=0, refit=True)
     labelled = len(folder.parts["train"]) + len(folder.parts["validation"])
     assert rows == [(len(folder.parts["train"]), False), (labelled, True)]
+
+
+def test_a_saved_classifier_loads_with_keras_alone(tmp_path, trained) -> None:
+    """A colleague's machine or a server without the course: plain Keras, in a Python that never imports helpers."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    folder, classifier = trained
+    path = classifier.save(tmp_path / "my_classifier.keras")
+    with zipfile.ZipFile(path) as archive:
+        assert json.loads(archive.read("metadata.json"))["class_names"] == folder.class_names
+        assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"], "as Keras wrote it"
+    code = ("import sys, keras; m = keras.models.load_model(sys.argv[1]); "
+            "print(m.output_shape, any(name.split('.')[0] == 'helpers' for name in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert loaded.stdout.strip().splitlines()[-1] == f"(None, {len(folder.class_names)}) False"
+    assert recipe.load_classifier(path).class_names == folder.class_names
+
+
+def test_loading_refuses_what_the_recipe_did_not_save_and_reads_older_files(tmp_path) -> None:
+    def tiny(outputs: int) -> keras.Model:
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(outputs, activation="softmax")])
+
+    inputs = keras.Input((4,))  # as the recipe saved classifiers before: names in a ClassNames layer
+    older = keras.Model(inputs, recipe.ClassNames(["cat", "dog"], name="class_names")(tiny(2)(inputs)))
+    older.save(tmp_path / "older.keras")
+    assert recipe.load_classifier(tmp_path / "older.keras").class_names == ["cat", "dog"]
+    tiny(3).save(tmp_path / "plain.keras")
+    with pytest.raises(ValueError, match="without the recipe's class names"):
+        recipe.load_classifier(tmp_path / "plain.keras")
+    (tmp_path / "photo.keras").write_bytes(b"\xff\xd8\xff a JPEG photo, renamed")
+    with pytest.raises(ValueError, match="not a classifier saved by the recipe"):
+        recipe.load_classifier(tmp_path / "photo.keras")
+    with pytest.raises(ValueError, match="2 class names for a model with 3 outputs"):
+        recipe.Classifier(tiny(3), ["a", "b"]).save(tmp_path / "mismatched.keras")
+    assert not (tmp_path / "mismatched.keras").exists()
+    saved = recipe.Classifier(tiny(3), ["a", "b", "c"]).save(tmp_path / "tiny.keras")
+    assert recipe.load_classifier(saved).class_names == ["a", "b", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["older.keras", "photo.keras", "plain.keras", "tiny.keras"]
+
+
+def test_command_line_predict_with_a_photo_first_says_what_the_first_argument_is(tmp_path, photos) -> None:
+    """A photo where the classifier belongs: one plain line, not Keras' advice about SavedModel."""
+    import subprocess
+    import sys
+
+    folder = _folder(tmp_path, photos)
+    photo = next(folder.rglob("*.jpg"))
+    wrong = subprocess.run([sys.executable, "-m", "helpers.recipe", "predict", str(photo), str(folder)],
+                           capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, timeout=300)
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    errors = [line for line in wrong.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "must be a classifier saved by train (a .keras file)" in errors[0], wrong.stderr
+    assert "TFSMLayer" not in wrong.stderr and "SavedModel" not in wrong.stderr and "Traceback" not in wrong.stderr
+    assert recipe.main(["export", str(photo)]) == 2  # export reads its model the same way
