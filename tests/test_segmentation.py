@@ -225,3 +225,62 @@ def test_encode_traces_once_for_any_number_of_images_and_forgets_deleted_encoder
     del encoder
     gc.collect()
     assert not len(segmentation._ENCODERS)
+
+
+def test_scores_agree_with_scikit_learn_on_random_masks():
+    from sklearn import metrics
+
+    rng = np.random.default_rng(1)
+    truth, guess = rng.random((12, 6, 7)) < 0.4, rng.random((12, 6, 7)) < 0.3
+    truth[:, 0, 0] = guess[:, 0, 1] = True  # no empty mask: scikit-learn scores an empty pair 0, not 1
+    np.testing.assert_allclose(segmentation.dice_scores(truth, guess),
+                               [metrics.f1_score(t.ravel(), g.ravel()) for t, g in zip(truth, guess)], atol=1e-12)
+    np.testing.assert_allclose(segmentation.iou_scores(truth, guess),
+                               [metrics.jaccard_score(t.ravel(), g.ravel()) for t, g in zip(truth, guess)], atol=1e-12)
+
+
+def test_pseudo_median_is_the_median_of_the_walsh_averages():
+    import itertools
+
+    # [0, 0, 10]: Walsh averages 0, 0, 5, 0, 5, 10 -> median 2.5 (the mean is 3.33, the median 0)
+    assert segmentation.pseudo_median(np.array([0.0, 0.0, 10.0])) == pytest.approx(2.5)
+    values = np.random.default_rng(0).normal(size=15)
+    walsh = [(a + b) / 2 for a, b in itertools.combinations_with_replacement(values, 2)]
+    assert segmentation.pseudo_median(values) == pytest.approx(np.median(walsh))
+    with pytest.raises(ValueError, match="one difference per image"):
+        segmentation.pseudo_median(np.zeros((2, 2)))
+
+
+def test_mean_interval_is_a_seeded_bca_interval():
+    from scipy import stats
+
+    skewed = np.random.default_rng(0).exponential(size=120)  # BCa and percentile differ on skewed data
+    low, high = segmentation.mean_interval(skewed, confidence=0.9875, resamples=10_000)
+    for method, same in (("BCa", True), ("percentile", False)):
+        expected = stats.bootstrap((skewed,), np.mean, n_resamples=10_000, confidence_level=0.9875, method=method,
+                                   rng=np.random.default_rng(config.SEED)).confidence_interval
+        assert np.allclose((low, high), (expected.low, expected.high), rtol=1e-9) == same
+    # about the t interval of the mean on this sample (the bootstrap's is a little narrower)
+    half_width = stats.t.ppf(1 - 0.0125 / 2, 119) * skewed.std(ddof=1) / np.sqrt(120)
+    assert low < skewed.mean() < high and (high - low) == pytest.approx(2 * half_width, rel=0.15)
+    assert segmentation.mean_interval(np.full(5, 0.25)) == (0.25, 0.25)  # no spread
+    with pytest.raises(ValueError, match="at least two values"):
+        segmentation.mean_interval(np.array([1.0]))
+
+
+def test_compare_per_image_follows_the_pseudo_median_and_bootstraps_the_mean():
+    from scipy import stats
+
+    first = np.full(31, 0.5)
+    second = first - 0.01
+    second[-1] = first[-1] + 5  # thirty small gains, one huge loss: the mean difference is negative
+    comparison = segmentation.compare_per_image(first, second, names=("a", "b"))
+    assert comparison.difference < 0 < comparison.pseudo_median
+    assert comparison.p_value == pytest.approx(stats.wilcoxon(first, second).pvalue) and comparison.significant
+    assert comparison.verdict() == "a scores higher than b"  # the test's direction, not the mean's
+    assert comparison.difference_interval == segmentation.mean_interval(first - second)
+    text = repr(comparison)
+    assert "95 % BCa bootstrap interval" in text and "Hodges–Lehmann" in text and "=> a scores higher" in text
+    assert "no detectable difference" in segmentation.compare_per_image(first, first).verdict()
+    with pytest.raises(ValueError, match="same examples"):
+        segmentation.compare_per_image(first, second[:3])
