@@ -130,8 +130,8 @@ def execute(notebook: Path, target: Path, key: str, record: dict[str, str]) -> f
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")  # as conftest.py: lower peak memory
     kernel = _kernel_manager()
-    client = NotebookClient(nb, km=kernel, timeout=CELL_TIMEOUT_S,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(nb, km=kernel, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(NOTEBOOKS)}},
+                            coalesce_streams=True)  # a progress bar's redraws (\r) become its last state
     target.parent.mkdir(parents=True, exist_ok=True)
     log = target.with_suffix(".log")  # the kernel's own terminal output (TensorFlow's start-up lines)
     started_at = dt.datetime.now(dt.timezone.utc)

@@ -28,6 +28,7 @@ __all__ = [
     "photos",
     "plots",
     "prepare_offline",
+    "progress",
     "recipe",
     "results",
     "segmentation",

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import config, models
+from helpers import progress as progress_report
 from helpers.errors import check_positive_int
 
 Curve = dict[str, dict[int, list[float]]]
@@ -124,15 +125,35 @@ def restart(model: keras.Model, weights: list[np.ndarray]) -> keras.Model:
     return model
 
 
-def fit_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int, seed: int, batch_size: int = 16) -> keras.Model:
+def fit_steps(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    seed: int,
+    batch_size: int = 16,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> keras.Model:
     """Train ``model`` for exactly ``steps`` shuffled batches drawn from ``(x, y)``; return it.
 
     A fixed number of steps gives every sample size the same training budget (with
-    epochs, 5 photos per class would get 16 times fewer updates than 80).
+    epochs, 5 photos per class would get 16 times fewer updates than 80). ``callbacks`` go
+    to ``fit`` (e.g. :func:`helpers.progress.fit_callback`).
+
+    Raises:
+        ValueError: If ``steps`` is not a positive multiple of the model's ``steps_per_execution``
+            (Keras would round it up to the next multiple).
     """
     check_positive_int("steps", steps)
+    per_call = int(getattr(model, "steps_per_execution", 1) or 1)
+    if steps % per_call:
+        raise ValueError(f"steps ({steps}) must be a multiple of the model's steps_per_execution ({per_call}): Keras "
+                         f"runs whole groups of {per_call} steps, so it would train {-(-steps // per_call) * per_call}. "
+                         f"Give a multiple of {per_call} (e.g. TLHO_STEPS={-(-steps // per_call) * per_call}), or "
+                         "compile with steps_per_execution=1.")
     batches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed).repeat().batch(batch_size)
-    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # the dataset shuffles
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,  # the dataset shuffles
+              callbacks=list(callbacks))
     return model
 
 
@@ -140,6 +161,8 @@ def measure_curve(
     methods: Mapping[str, Callable[[np.ndarray, int], float]],
     sampler: PerClassSampler,
     runs: Sequence[tuple[int, int]],
+    *,
+    progress: bool = True,
 ) -> Curve:
     """Run every method on every ``(per_class, seed)`` draw; return ``curve[method][per_class]``.
 
@@ -147,12 +170,18 @@ def measure_curve(
         methods: Name -> function of ``(training indices, seed)`` returning a test accuracy.
         sampler: Where the training indices come from.
         runs: The draws, e.g. from :func:`runs_for`.
+        progress: Show a bar counting the runs (methods × draws) when they take more than a
+            few seconds (:mod:`helpers.progress`); it changes no result.
     """
     curve: Curve = {name: {} for name in methods}
-    for per_class, seed in runs:
-        indices = sampler.draw(per_class, seed)
-        for name, method in methods.items():
-            curve[name].setdefault(per_class, []).append(float(method(indices, seed)))
+    with progress_report.bar(description="data-efficiency runs", total=len(runs) * len(methods), unit="run",
+                             enabled=progress) as done:
+        for per_class, seed in runs:
+            indices = sampler.draw(per_class, seed)
+            for name, method in methods.items():
+                done.set_postfix_str(f"{name}, {per_class} per class, draw {seed}", refresh=False)
+                curve[name].setdefault(per_class, []).append(float(method(indices, seed)))
+                done.update(1)
     return curve
 
 
@@ -270,6 +299,8 @@ def scratch_by_input_size(
     indices: np.ndarray,
     steps: int,
     seed: int = config.SEED,
+    *,
+    progress: bool = True,
 ) -> ScratchSearch:
     """Train :func:`helpers.models.small_cnn` afresh at each input size; choose the size on validation.
 
@@ -283,6 +314,8 @@ def scratch_by_input_size(
         indices: The training rows to use.
         steps: Training steps at every size.
         seed: Seed of the weights and of the batches.
+        progress: Show a bar counting the training steps of all sizes when they take more
+            than a few seconds (:mod:`helpers.progress`); it changes no result.
 
     Raises:
         ValueError: No sizes, a size whose images are not square at that side, or a missing split.
@@ -291,18 +324,23 @@ def scratch_by_input_size(
         raise ValueError("Give at least one input size: images[side][split].")
     check_positive_int("steps", steps)
     num_classes = int(max(labels["train"].max(), labels["validation"].max(), labels["test"].max())) + 1
-    validation, predicted = {}, {}
     for side, by_split in images.items():
         missing = {"train", "validation", "test"} - set(by_split)
         if missing:
             raise ValueError(f"images[{side}] lacks the split(s) {sorted(missing)}.")
         if by_split["train"].shape[1:3] != (side, side):
             raise ValueError(f"images[{side}] holds images of {by_split['train'].shape[1:3]} pixels, not {side}x{side}.")
-        keras.utils.set_random_seed(seed)
-        model = models.compile_classifier(models.small_cnn(side, num_classes))
-        fit_steps(model, by_split["train"][indices], labels["train"][indices], steps, seed=seed)
-        validation[side] = float(model.evaluate(by_split["validation"], labels["validation"], verbose=0)[1])
-        predicted[side] = model.predict(by_split["test"], verbose=0).argmax(axis=1)
+    validation, predicted = {}, {}
+    with progress_report.bar(description="scratch CNN at each input size", total=steps * len(images), unit="step",
+                             enabled=progress) as done:
+        for side, by_split in images.items():
+            done.set_postfix_str(f"{side} pixels", refresh=False)
+            keras.utils.set_random_seed(seed)
+            model = models.compile_classifier(models.small_cnn(side, num_classes))
+            fit_steps(model, by_split["train"][indices], labels["train"][indices], steps, seed=seed,
+                      callbacks=[progress_report.fit_callback(done)])
+            validation[side] = float(model.evaluate(by_split["validation"], labels["validation"], verbose=0)[1])
+            predicted[side] = model.predict(by_split["test"], verbose=0).argmax(axis=1)
     return ScratchSearch(validation, predicted)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import config, models
+from helpers import progress as progress_report
 from helpers.data import ImageSplits
 
 
@@ -59,16 +60,29 @@ def embedding_function(
 
 
 def compute_features(
-    backbone: keras.Model, preprocess, dataset: tf.data.Dataset
+    backbone: keras.Model,
+    preprocess,
+    dataset: tf.data.Dataset,
+    *,
+    progress: bool = True,
+    description: str = "features",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``backbone`` (inference mode) over ``(images, labels)`` batches.
+
+    Args:
+        backbone: The network to run.
+        preprocess: The backbone's pixel scaling, applied to each batch first.
+        dataset: Batches of ``(images, labels)``.
+        progress: Show a bar counting the batches when the pass takes more than a few
+            seconds (:mod:`helpers.progress`); it changes no result.
+        description: What the bar calls the work.
 
     Returns:
         ``(features, labels)`` as NumPy arrays.
     """
     embed = embedding_function(backbone, preprocess)
     feature_batches, label_batches = [], []
-    for images, labels in dataset:
+    for images, labels in progress_report.bar(dataset, description=description, unit="batch", enabled=progress):
         feature_batches.append(embed(images).numpy())
         label_batches.append(labels.numpy())
     if not feature_batches:
@@ -76,16 +90,18 @@ def compute_features(
     return np.concatenate(feature_batches), np.concatenate(label_batches)
 
 
-def run_in_batches(function, inputs: np.ndarray, batch_size: int = 32) -> np.ndarray:
+def run_in_batches(function, inputs: np.ndarray, batch_size: int = 32, *, progress: bool = True) -> np.ndarray:
     """Apply ``function`` (e.g. from :func:`embedding_function`) to ``inputs`` in batches; stack the results.
 
     Inputs are cast to float32 batch by batch, so a large uint8 array is never copied whole.
+    With ``progress``, a bar counts the batches when the work takes more than a few seconds.
     """
     if not len(inputs):
         raise ValueError("No inputs: there is nothing to run the function on.")
+    starts = progress_report.bar(range(0, len(inputs), batch_size), description="batches", unit="batch",
+                                 enabled=progress)
     return np.concatenate([
-        np.asarray(function(tf.constant(inputs[start:start + batch_size], tf.float32)))
-        for start in range(0, len(inputs), batch_size)
+        np.asarray(function(tf.constant(inputs[start:start + batch_size], tf.float32))) for start in starts
     ])
 
 
@@ -109,6 +125,8 @@ def cached_features(
     backbone: str = "mobilenet_v2",
     weights: str | None = "imagenet",
     batch_size: int = 16,
+    *,
+    progress: bool = True,
 ) -> FeatureSet:
     """Return pooled features of ``split``, computing and caching them on first use.
 
@@ -119,6 +137,8 @@ def cached_features(
         weights: ``"imagenet"``, or ``None`` for a randomly initialised baseline.
         batch_size: Images per forward pass. On a small CPU a batch of 16 is faster and needs
             far less memory than 64 (``make bench`` measures the pipeline).
+        progress: On a cache miss, show a bar counting the batches when the pass takes more
+            than a few seconds (:mod:`helpers.progress`); it changes no result.
     """
     path = cache_path(splits, split, backbone, weights)
     start = time.perf_counter()
@@ -128,7 +148,8 @@ def cached_features(
         return FeatureSet(features, labels, time.perf_counter() - start, True, path)
     network = _backbone(backbone, weights, splits.image_size, splits.seed)
     features, labels = compute_features(
-        network, models.preprocess_for(backbone), splits.batches(split, batch_size)
+        network, models.preprocess_for(backbone), splits.batches(split, batch_size),
+        progress=progress, description=f"{backbone} features of {split}" + ("" if weights else " (random weights)"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")

@@ -208,11 +208,11 @@ def test_scratch_by_input_size_trains_each_size_and_chooses_on_validation():
     labels = {"train": np.arange(12) % 3, "validation": np.arange(6) % 3, "test": np.arange(9) % 3}
     images = {side: {split: _pixels(side, len(y), seed) for seed, (split, y) in enumerate(labels.items())}
               for side in (16, 24)}
-    search = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=2)
+    search = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=10)
     assert set(search.validation) == {16, 24} and all(0 <= v <= 1 for v in search.validation.values())
     assert all(p.shape == (9,) and p.max() < 3 for p in search.predicted.values())
     assert search.chosen == max(search.validation, key=search.validation.get)
-    again = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=2)
+    again = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=10)
     assert again.validation == search.validation  # seeded: the same weights and batches
 
 
@@ -230,3 +230,17 @@ def test_scratch_by_input_size_refuses_bad_inputs():
     wrong = {8: {split: _pixels(10, 4, 0) for split in labels}}
     with pytest.raises(ValueError, match="not 8x8"):
         efficiency.scratch_by_input_size(wrong, labels, np.arange(4), steps=2)
+
+
+def test_fit_steps_trains_exactly_the_steps_asked_or_says_why_it_cannot():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = _model()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), steps_per_execution=10,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    efficiency.fit_steps(model, x, y, steps=30, seed=1)
+    assert int(model.optimizer.iterations.numpy()) == 30
+    with pytest.raises(ValueError, match=r"multiple of the model's steps_per_execution \(10\).*would train 30"):
+        efficiency.fit_steps(model, x, y, steps=25, seed=1)  # Keras would round it up to 30 steps
+    assert int(model.optimizer.iterations.numpy()) == 30  # refused before training
