@@ -10,25 +10,22 @@ resizes every image and mask once and caches the arrays.
 
 A segmentation is scored image by image: Dice ``2|A∩B| / (|A|+|B|)`` and IoU
 ``|A∩B| / |A∪B|`` of the predicted and the true polyp pixels, averaged over images.
-:func:`compare_per_image` compares two networks' scores on the same images: the Wilcoxon
-signed-rank test with the Hodges–Lehmann estimate it is about, and a BCa bootstrap interval
-for the mean difference.
+:func:`helpers.significance.compare_scores` compares two networks' scores on the same images.
 """
 
 from __future__ import annotations
 
 import weakref
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
-from scipy import stats
 
-from helpers import config, significance
+from helpers import config
 from helpers.errors import OFFLINE_HINT, ResourceNotAvailableError
 
 KVASIR_URL = "https://datasets.simula.no/downloads/kvasir-seg.zip"
@@ -319,96 +316,3 @@ def archive_ids(archive: Path) -> set[str]:
     """Ids of the images inside a Kvasir-SEG zip (to check a split against the archive)."""
     with zipfile.ZipFile(archive) as opened:
         return {Path(name).stem for name in opened.namelist() if "/images/" in name and name.endswith(".jpg")}
-
-
-def pseudo_median(differences: np.ndarray) -> float:
-    """Hodges–Lehmann estimate: the median of the Walsh averages ``(d_i + d_j) / 2``, ``i <= j``.
-
-    The location the Wilcoxon signed-rank test is about (its "pseudo-median"): a positive one
-    says that, image by image, the differences lean towards the first network. It is neither
-    the mean nor the median of the differences.
-
-    Raises:
-        ValueError: Not a non-empty 1-D array of numbers.
-    """
-    values = np.asarray(differences, dtype=float)
-    if values.ndim != 1 or not values.size:
-        raise ValueError(f"Need one difference per image (a non-empty 1-D array), got shape {values.shape}.")
-    first, second = np.triu_indices(values.size)
-    return float(np.median((values[first] + values[second]) / 2))
-
-
-def mean_interval(values: np.ndarray, confidence: float = 0.95, resamples: int = 10_000) -> tuple[float, float]:
-    """Bias-corrected and accelerated (BCa) bootstrap interval for the mean of ``values`` (seeded).
-
-    Each tail of a percentile interval rests on ``resamples * (1 - confidence) / 2`` resamples:
-    at a family level of 0.05 / 4, 2,000 resamples leave about 12, so its bounds move from seed
-    to seed; 10,000 leave about 62. BCa also corrects the bias and skew of the bootstrap
-    distribution (``scipy.stats.bootstrap(method="BCa")``). Equal values give the interval
-    ``(value, value)``.
-
-    Raises:
-        ValueError: Fewer than two values, or not a 1-D array.
-    """
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or values.size < 2:
-        raise ValueError(f"A bootstrap interval needs a 1-D array of at least two values, got shape {values.shape}.")
-    if np.ptp(values) == 0:  # no spread: every resample has the same mean (BCa would divide by zero)
-        return float(values[0]), float(values[0])
-    result = stats.bootstrap((values,), np.mean, vectorized=True, n_resamples=resamples, confidence_level=confidence,
-                             method="BCa", rng=np.random.default_rng(config.SEED))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
-
-
-@dataclass(frozen=True, repr=False)
-class PerImageComparison(significance.ScoreComparison):
-    """Two networks' per-image scores: what each statistic supports.
-
-    ``p_value`` (Wilcoxon signed-rank) and ``pseudo_median`` (Hodges–Lehmann) support "image by
-    image, the first scores higher"; ``difference_interval`` (BCa bootstrap, :func:`mean_interval`)
-    supports a claim about the mean difference, e.g. "higher by at least 0.05 on average".
-    """
-
-    pseudo_median: float = 0.0
-    """Hodges–Lehmann estimate of the per-image differences (first minus second)."""
-
-    def verdict(self) -> str:
-        """"A scores higher than B", in the direction of the pseudo-median (the test's own), or "no ..."."""
-        if not self.significant or self.pseudo_median == 0:
-            return f"{self._none} between {self.names[0]} and {self.names[1]}"
-        winner, loser = self.names if self.pseudo_median > 0 else self.names[::-1]
-        return f"{winner} {self._higher} {loser}"
-
-    def summary(self) -> str:
-        """The means, the mean difference with its BCa interval, the pseudo-median with the test, the verdict."""
-        low, high = self.difference_interval
-        means = ", ".join(f"{name} {mean:.3f}" for name, mean in zip(self.names, self.means))
-        p_text = "p < 1e-300" if self.p_value == 0 else f"p = {self.p_value:.3g}"
-        p_text += f" ({self.correction})" if self.correction else ""
-        return (f"mean per image (n={self.total}): {means}\n"
-                f"mean difference {self.difference:+.3f} ({self.confidence * 100:.4g} % BCa bootstrap interval "
-                f"{low:+.3f} to {high:+.3f})\npseudo-median difference (Hodges–Lehmann) {self.pseudo_median:+.3f}, "
-                f"Wilcoxon signed-rank {p_text}\n=> {self.verdict()}")
-
-
-def compare_per_image(
-    first: np.ndarray,
-    second: np.ndarray,
-    names: tuple[str, str] = ("first", "second"),
-    confidence: float = 0.95,
-    resamples: int = 10_000,
-) -> PerImageComparison:
-    """Compare two networks' scores on the same images (Dice of each image, in the same order).
-
-    The Wilcoxon signed-rank test and the input checks are :func:`helpers.significance.compare_scores`'s;
-    the interval of the mean difference is :func:`mean_interval`'s (BCa, ``resamples`` resamples);
-    :func:`pseudo_median` gives the estimate the test is about.
-
-    Raises:
-        ValueError: Score arrays of different lengths, empty, or not one score per image.
-    """
-    tested = significance.compare_scores(first, second, names=names, confidence=confidence)
-    differences = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
-    kept = {field.name: getattr(tested, field.name) for field in fields(tested)}
-    kept["difference_interval"] = mean_interval(differences, confidence, resamples)
-    return PerImageComparison(**kept, pseudo_median=pseudo_median(differences))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from helpers import significance
+from helpers import config, significance
 
 
 def test_wilson_interval_matches_the_formula():
@@ -228,3 +228,50 @@ def test_a_holm_adjusted_summary_says_its_interval_is_not_adjusted():
     scores = significance.holm_adjusted({n: significance.compare_scores(np.linspace(0, 1, 30) + n * 0.01,
                                                                         np.linspace(0, 1, 30)) for n in (1, 2)})
     assert all("not adjusted for the 2 comparisons" in c.summary() for c in scores.values())
+
+
+def test_pseudo_median_is_the_median_of_the_walsh_averages():
+    import itertools
+
+    # [0, 0, 10]: Walsh averages 0, 0, 5, 0, 5, 10 -> median 2.5 (the mean is 3.33, the median 0)
+    assert significance.pseudo_median(np.array([0.0, 0.0, 10.0])) == pytest.approx(2.5)
+    values = np.random.default_rng(0).normal(size=15)
+    walsh = [(a + b) / 2 for a, b in itertools.combinations_with_replacement(values, 2)]
+    assert significance.pseudo_median(values) == pytest.approx(np.median(walsh))
+    with pytest.raises(ValueError, match="one difference per example"):
+        significance.pseudo_median(np.zeros((2, 2)))
+
+
+def test_mean_interval_is_a_seeded_bca_interval():
+    from scipy import stats
+
+    skewed = np.random.default_rng(0).exponential(size=120)  # BCa and percentile differ on skewed data
+    low, high = significance.mean_interval(skewed, confidence=0.9875, resamples=10_000)
+    for method, same in (("BCa", True), ("percentile", False)):
+        expected = stats.bootstrap((skewed,), np.mean, n_resamples=10_000, confidence_level=0.9875, method=method,
+                                   rng=np.random.default_rng(config.SEED)).confidence_interval
+        assert np.allclose((low, high), (expected.low, expected.high), rtol=1e-9) == same
+    # about the t interval of the mean on this sample (the bootstrap's is a little narrower)
+    half_width = stats.t.ppf(1 - 0.0125 / 2, 119) * skewed.std(ddof=1) / np.sqrt(120)
+    assert low < skewed.mean() < high and (high - low) == pytest.approx(2 * half_width, rel=0.15)
+    assert significance.mean_interval(np.full(5, 0.25)) == (0.25, 0.25)  # no spread
+    with pytest.raises(ValueError, match="at least two values"):
+        significance.mean_interval(np.array([1.0]))
+
+
+def test_compare_scores_follows_the_pseudo_median_and_bootstraps_the_mean():
+    from scipy import stats
+
+    first = np.full(31, 0.5)
+    second = first - 0.01
+    second[-1] = first[-1] + 5  # thirty small gains, one huge loss: the mean difference is negative
+    comparison = significance.compare_scores(first, second, names=("a", "b"))
+    assert comparison.difference < 0 < comparison.pseudo_median
+    assert comparison.p_value == pytest.approx(stats.wilcoxon(first, second).pvalue) and comparison.significant
+    assert comparison.verdict() == "a scores higher than b"  # the test's direction, not the mean's
+    assert comparison.difference_interval == significance.mean_interval(first - second)
+    text = repr(comparison)
+    assert "95% paired interval" in text and "BCa bootstrap" in text and "Hodges–Lehmann" in text and "=> a scores higher" in text
+    assert "no detectable difference" in significance.compare_scores(first, first).verdict()
+    with pytest.raises(ValueError, match="same examples"):
+        significance.compare_scores(first, second[:3])
