@@ -32,7 +32,6 @@ if __name__ == "__main__":  # a terminal command: keep TensorFlow's native start
 import json
 import shutil
 import sys
-import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,10 +42,8 @@ import keras
 import numpy as np
 
 from helpers import config, evaluation, features, memory, models, own_images, photos, significance
+from helpers import progress as progress_report
 from helpers.errors import CourseError
-
-PROGRESS_AFTER_SECONDS = 5.0
-"""Show a progress bar when reading the photos through the network should take longer."""
 
 
 _METADATA = "metadata.json"
@@ -410,21 +407,18 @@ def load_classifier(path: str | Path) -> Classifier:
     return Classifier(model, class_names)
 
 
-def _run_over(function, folder: own_images.ImageFolder, part: str) -> tuple[np.ndarray, np.ndarray]:
-    """Apply ``function`` to every batch of one part; a progress bar if it takes a while."""
-    outputs, labels, bar, total = [], [], None, len(folder.parts[part])
-    start = None  # timed from the end of the first batch, which includes tracing
-    for images, batch_labels in folder.batches(part):
-        outputs.append(np.asarray(function(images)))
-        labels.append(batch_labels.numpy())
-        done, first = sum(map(len, labels)), len(labels[0])
-        if start is None:
-            start = time.perf_counter()
-        elif bar is None and (time.perf_counter() - start) / (done - first) * (total - first) > PROGRESS_AFTER_SECONDS:
-            bar = keras.utils.Progbar(total, unit_name="photo")
-            print(f"reading the {part} photos through the network:")
-        if bar is not None:
-            bar.update(done)
+def _run_over(
+    function, folder: own_images.ImageFolder, part: str, *, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``function`` to every batch of one part; with ``progress``, a bar counting the photos
+    when the pass takes more than a few seconds (:mod:`helpers.progress`; it changes no result)."""
+    outputs, labels = [], []
+    with progress_report.bar(description=f"reading the {part} photos through the network",
+                             total=len(folder.parts[part]), unit="photo", enabled=progress) as done:
+        for images, batch_labels in folder.batches(part):
+            outputs.append(np.asarray(function(images)))
+            labels.append(batch_labels.numpy())
+            done.update(len(labels[-1]))
     return np.concatenate(outputs), np.concatenate(labels)
 
 
@@ -478,6 +472,8 @@ def run_recipe(
     fine_tune_learning_rate: float = 1e-4,
     patience: int = 3,
     refit: bool = False,
+    *,
+    progress: bool = True,
 ) -> Classifier:
     """The course's recipe on ``folder``: a head on frozen features, then fine-tuning the top.
 
@@ -492,6 +488,9 @@ def run_recipe(
     (the head, and the top from ImageNet's weights if fine-tuning was kept) on the training
     *and* validation photos, for the epochs validation chose; the report says so.
 
+    With ``progress``, the passes over the photos show a bar when they take more than a few
+    seconds (:mod:`helpers.progress`); it changes no result.
+
     Returns:
         The :class:`Classifier`, with its :class:`RecipeReport` as ``.report``.
     """
@@ -499,8 +498,8 @@ def run_recipe(
     base.trainable = False
     bottom, top = models.split_at(base, first_trainable)
     reader = features.embedding_function(bottom, models.preprocess_for(backbone))
-    maps = {part: _run_over(reader, folder, part) for part in own_images.PARTS}
-    pooled = {part: (features.run_in_batches(top, x, 64), y) for part, (x, y) in maps.items()}
+    maps = {part: _run_over(reader, folder, part, progress=progress) for part in own_images.PARTS}
+    pooled = {part: (features.run_in_batches(top, x, 64, progress=progress), y) for part, (x, y) in maps.items()}
     keras.utils.set_random_seed(config.SEED)
     head, history = models.train_head(pooled["train"], pooled["validation"], len(folder.class_names), head_epochs)
     epochs = {"head": _best_epoch(history)}
@@ -524,7 +523,8 @@ def run_recipe(
             _fine_tune(base, first_trainable, top, head, {"train": _joined(maps["train"], maps["validation"])},
                        epochs["fine-tuning"], fine_tune_learning_rate, patience)
         trained_on = "train + validation"
-    labels, predicted = maps["test"][1], features.run_in_batches(lambda x: head(top(x)), maps["test"][0]).argmax(1)
+    labels = maps["test"][1]
+    predicted = features.run_in_batches(lambda x: head(top(x)), maps["test"][0], progress=progress).argmax(1)
     report = RecipeReport(
         backbone, {part: len(y) for part, (_, y) in maps.items()}, accuracies, chosen,
         evaluation.class_metrics(labels, predicted, folder.class_names),

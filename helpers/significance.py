@@ -9,7 +9,8 @@ models a point apart may be equally good. The statistics come from SciPy:
   binomial test on the examples exactly one model gets right; Dietterich, 1998) and a paired
   bootstrap interval for the difference (``scipy.stats.bootstrap``).
 * :func:`compare_scores` — two models' continuous scores per example (Dice of each image): the
-  Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) and a paired bootstrap interval.
+  Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) with its Hodges–Lehmann pseudo-median,
+  and a BCa bootstrap interval of the mean difference.
 * :func:`holm`, :func:`holm_adjusted` — several tests in one cell (one per training size): Holm's adjusted p-values,
   so that the chance of any false alarm among them stays at the stated level. SciPy has no
   Holm correction and statsmodels would bring pandas, so it is written here (a few lines,
@@ -212,7 +213,7 @@ class Comparison(_PairedVerdict):
 
     def summary(self) -> str:
         """Both accuracies with their intervals, the paired difference and the test, as text."""
-        level = f"{self.confidence:.0%}"
+        level = f"{self.confidence * 100:.4g}%"
         lines = []
         for name, accuracy in zip(self.names, self.accuracies):
             low, high = accuracy_interval(round(accuracy * self.total), self.total, self.confidence)
@@ -369,7 +370,8 @@ def compare_scores(
 
     The Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) asks whether the per-example
     differences lean one way; it uses their ranks, so a few examples with huge differences do not
-    decide it alone, and its estimate is the pseudo-median (:func:`pseudo_median`). The BCa
+    decide it alone, and its estimate is the pseudo-median (:func:`pseudo_median`) of the non-zero
+    differences (the test, like ``scipy.stats.wilcoxon`` by default, leaves zeros out). The BCa
     bootstrap interval (:func:`mean_interval`, ``resamples`` resamples) says how large the mean
     difference is.
 
@@ -389,4 +391,4 @@ def compare_scores(
             float(differences[0]), float(differences[0]))
     return ScoreComparison(names=(str(names[0]), str(names[1])), means=(float(first.mean()), float(second.mean())),
                            total=int(first.size), difference_interval=interval, p_value=p_value,
-                           confidence=confidence, pseudo_median=pseudo_median(differences))
+                           confidence=confidence, pseudo_median=pseudo_median(differences[differences != 0]) if np.any(differences) else 0.0)

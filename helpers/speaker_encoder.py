@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers import progress as progress_report
 from helpers.errors import CourseError
 
 SAMPLE_RATE = 16_000
@@ -315,7 +316,15 @@ def utterance_windows(wav: np.ndarray) -> np.ndarray:
     return np.stack([mel[window] for window in windows])
 
 
-def embed_utterances(encoder: Any, wavs: Iterable[np.ndarray], batch_size: int = 128) -> np.ndarray:
+def embed_utterances(
+    encoder: Any,
+    wavs: Iterable[np.ndarray],
+    batch_size: int = 128,
+    *,
+    progress: bool = True,
+    total: int | None = None,
+    description: str = "speaker embeddings",
+) -> np.ndarray:
     """``(n, 256)`` speaker embeddings of ``n`` recordings: the normalised mean of each one's windows.
 
     Streams: recordings are turned into windows one at a time and encoded ``batch_size``
@@ -326,6 +335,11 @@ def embed_utterances(encoder: Any, wavs: Iterable[np.ndarray], batch_size: int =
         encoder: :func:`speaker_encoder`'s model.
         wavs: 16 kHz recordings with samples in [-1, 1] (a list, or a generator).
         batch_size: Windows per forward pass.
+        progress: Show a bar counting the recordings when the work takes more than a few
+            seconds (:mod:`helpers.progress`); it changes no result.
+        total: How many recordings ``wavs`` holds, for the bar's percentage when it is a
+            generator (a list gives its length).
+        description: What the bar calls the work.
 
     Raises:
         ValueError: If there is no recording.
@@ -347,16 +361,18 @@ def embed_utterances(encoder: Any, wavs: Iterable[np.ndarray], batch_size: int =
             sums[owner] += vector
         del pending[:count], owners[:count]
 
-    for index, wav in enumerate(wavs):
-        sums.append(np.zeros(EMBEDDING_SIZE, np.float64))
-        windows = utterance_windows(wav)
-        pending.extend(windows)
-        owners.extend([index] * len(windows))
-        while len(pending) >= batch_size:
-            flush(batch_size)
-    if not sums:
-        raise ValueError("Give at least one recording.")
-    if pending:
-        flush(len(pending))
+    with progress_report.bar(wavs, description=description, total=total, unit="recording",
+                             enabled=progress) as recordings:
+        for index, wav in enumerate(recordings):  # counted once its windows are cut (encoded by the batch)
+            sums.append(np.zeros(EMBEDDING_SIZE, np.float64))
+            windows = utterance_windows(wav)
+            pending.extend(windows)
+            owners.extend([index] * len(windows))
+            while len(pending) >= batch_size:
+                flush(batch_size)
+        if not sums:
+            raise ValueError("Give at least one recording.")
+        if pending:
+            flush(len(pending))
     summed = np.stack(sums)
     return (summed / np.linalg.norm(summed, axis=1, keepdims=True)).astype(np.float32)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers import config, speech_encoder
+from helpers import progress as progress_report
 from helpers.errors import check_positive_int
 from helpers.speech_encoder import SAMPLE_RATE
 
@@ -119,7 +120,7 @@ def _pooled(encode, clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _compute(split: str, batch_size: int) -> dict[str, np.ndarray]:
+def _compute(split: str, batch_size: int, progress: bool) -> dict[str, np.ndarray]:
     """One streamed pass: at most ``batch_size`` waveforms are held at a time."""
     import tensorflow as tf
 
@@ -127,17 +128,22 @@ def _compute(split: str, batch_size: int) -> dict[str, np.ndarray]:
 
     encoder = speech_encoder._encoder(with_log_mel=True)
     encode = tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
-    dataset = data.prepared_builder("spoken_digit").as_dataset(split=split)
+    builder = data.prepared_builder("spoken_digit")
+    dataset = builder.as_dataset(split=split)
     pooled, digits, filenames, clips = [], [], [], []
-    for example in dataset.as_numpy_iterator():
-        clips.append(prepare_clip(example["audio"]))
-        digits.append(int(example["label"]))
-        filenames.append(example["audio/filename"].decode())
-        if len(clips) == batch_size:
+    with progress_report.bar(description=f"speech embeddings of spoken_digit {split}", unit="recording",
+                             total=builder.info.splits[split].num_examples, enabled=progress) as done:
+        for example in dataset.as_numpy_iterator():
+            clips.append(prepare_clip(example["audio"]))
+            digits.append(int(example["label"]))
+            filenames.append(example["audio/filename"].decode())
+            if len(clips) == batch_size:
+                pooled.append(_pooled(encode, clips))
+                done.update(len(clips))
+                clips = []
+        if clips:
             pooled.append(_pooled(encode, clips))
-            clips = []
-    if clips:
-        pooled.append(_pooled(encode, clips))
+            done.update(len(clips))
     if not digits:
         raise ValueError(f"The split {split!r} of spoken_digit is empty.")
     return {
@@ -149,7 +155,9 @@ def _compute(split: str, batch_size: int) -> dict[str, np.ndarray]:
     }
 
 
-def spoken_digit_features(batch_size: int = 16, split: str = "train") -> SpokenDigitFeatures:
+def spoken_digit_features(
+    batch_size: int = 16, split: str = "train", *, progress: bool = True
+) -> SpokenDigitFeatures:
     """Embeddings and log-mel statistics of every spoken_digit recording, cached on disk.
 
     The first call streams the dataset once through the layers of
@@ -162,6 +170,8 @@ def spoken_digit_features(batch_size: int = 16, split: str = "train") -> SpokenD
             as 64 and needs less memory.
         split: A tfds split of ``spoken_digit`` (it has only ``"train"``; ``"train[:20]"``
             takes the first 20 recordings).
+        progress: On a cache miss, show a bar counting the recordings when the pass takes more
+            than a few seconds (:mod:`helpers.progress`); it changes no result.
 
     Raises:
         ResourceNotAvailableError: The dataset is neither on disk nor downloadable.
@@ -175,7 +185,7 @@ def spoken_digit_features(batch_size: int = 16, split: str = "train") -> SpokenD
         with np.load(path) as stored:
             arrays = {key: stored[key] for key in stored.files}
     else:
-        arrays = _compute(split, batch_size)
+        arrays = _compute(split, batch_size, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
         np.savez(partial, **arrays)
@@ -200,7 +210,17 @@ class SpeakerEmbeddings:
     from_cache: bool = False
 
 
-def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", batch_size: int = 128) -> SpeakerEmbeddings:
+def _speaker_cache_path(split: str) -> pathlib.Path:
+    from helpers import speaker_encoder
+
+    tag = re.sub(r"[^A-Za-z0-9]+", "_", split).strip("_")
+    front_end = f"resample_poly-vol{int(-speaker_encoder.TARGET_DBFS)}-mel{speaker_encoder.MEL_BANDS}"  # new port, new file
+    return config.cache_dir() / "speech" / f"spoken_digit-{tag}-ge2e_speaker_encoder-{front_end}.npz"
+
+
+def spoken_digit_speaker_embeddings(
+    encoder: Any = None, split: str = "train", batch_size: int = 128, *, progress: bool = True
+) -> SpeakerEmbeddings:
     """Embed every spoken_digit recording with the GE2E speaker encoder, cached on disk.
 
     Each recording is resampled from 8 kHz to 16 kHz (SciPy's polyphase filter), scaled to
@@ -212,6 +232,8 @@ def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", b
             and the cache misses; not used when the cache holds the embeddings).
         split: A tfds split of ``spoken_digit``.
         batch_size: Partial windows per forward pass.
+        progress: On a cache miss, show a bar counting the recordings when the pass takes more
+            than a few seconds (:mod:`helpers.progress`); it changes no result.
 
     Raises:
         ResourceNotAvailableError: The dataset is neither on disk nor downloadable.
@@ -222,23 +244,24 @@ def spoken_digit_speaker_embeddings(encoder: Any = None, split: str = "train", b
     from helpers import data, speaker_encoder
 
     batch_size = check_positive_int("batch_size", batch_size)
-    tag = re.sub(r"[^A-Za-z0-9]+", "_", split).strip("_")
-    front_end = f"resample_poly-vol{int(-speaker_encoder.TARGET_DBFS)}-mel{speaker_encoder.MEL_BANDS}"  # new port, new file
-    path = config.cache_dir() / "speech" / f"spoken_digit-{tag}-ge2e_speaker_encoder-{front_end}.npz"
+    path = _speaker_cache_path(split)
     start = time.perf_counter()
     if path.exists():
         with np.load(path) as stored:
             return SpeakerEmbeddings(stored["embeddings"], stored["filenames"], time.perf_counter() - start, True)
     encoder = encoder if encoder is not None else speaker_encoder.speaker_encoder()
+    builder = data.prepared_builder("spoken_digit")
     filenames: list[str] = []
 
     def recordings() -> Iterator[np.ndarray]:  # one at a time: memory does not grow with the dataset
-        for example in data.prepared_builder("spoken_digit").as_dataset(split=split).as_numpy_iterator():
+        for example in builder.as_dataset(split=split).as_numpy_iterator():
             filenames.append(example["audio/filename"].decode())
             yield signal.resample_poly(example["audio"] / 32768, SAMPLE_RATE // SOURCE_RATE, 1)
 
+    total = builder.info.splits[split].num_examples  # (an unknown split raises here, naming the real ones)
     try:
-        embeddings = speaker_encoder.embed_utterances(encoder, recordings(), batch_size)
+        embeddings = speaker_encoder.embed_utterances(encoder, recordings(), batch_size, progress=progress, total=total,
+                                                      description=f"speaker embeddings of spoken_digit {split}")
     except ValueError as empty:
         raise ValueError(f"The split {split!r} of spoken_digit is empty.") from empty
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from helpers import config
+from helpers import progress as progress_report
 from helpers.errors import CourseError
 
 CLASS_NAMES = ("rotten", "fresh")
@@ -114,7 +115,8 @@ def _length_buckets(lengths: np.ndarray, multiple: int, maximum: int) -> np.ndar
 
 
 def sentence_embeddings(
-    encoder: Any, preprocessor: Any, texts: np.ndarray, batch_size: int = 64, cache: bool = True
+    encoder: Any, preprocessor: Any, texts: np.ndarray, batch_size: int = 64, cache: bool = True, *,
+    progress: bool = True,
 ) -> np.ndarray:
     """Mean-pooled vectors of a frozen BERT ``encoder``, ``(len(texts), hidden_dim)`` float32, cached on disk.
 
@@ -125,6 +127,8 @@ def sentence_embeddings(
         texts: The snippets.
         batch_size: Snippets per call of the encoder.
         cache: Reuse (and store) the vectors under :func:`helpers.config.cache_dir`.
+        progress: When the vectors are computed, show a bar counting the batches if that takes
+            more than a few seconds (:mod:`helpers.progress`); it changes no result.
 
     The vector of a snippet is the mean of the encoder's token vectors over its real tokens
     (padding excluded), the pooling all-MiniLM-L6-v2 was trained with. Snippets are sorted by
@@ -158,7 +162,9 @@ def sentence_embeddings(
     lengths = _length_buckets(padding_mask.sum(axis=1), 16, sequence_length)
     order = np.argsort(lengths, kind="stable")
     vectors = np.empty((len(texts), int(encoder.hidden_dim)), np.float32)
-    for start in range(0, len(texts), batch_size):
+    starts = progress_report.bar(range(0, len(texts), batch_size), unit="batch", enabled=progress,
+                                 description=f"sentence embeddings of {len(texts):,} snippets")
+    for start in starts:
         rows = order[start : start + batch_size]
         width = int(lengths[rows].max())
         ids, mask = tf.constant(token_ids[rows, :width], tf.int32), tf.constant(padding_mask[rows, :width], tf.bool)

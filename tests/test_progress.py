@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import random
 import re
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import efficiency, features, progress
+from helpers import efficiency, features, own_images, progress, recipe, speaker_encoder, speech, text
 
 COUNT = re.compile(r"(\d+)/(\d+) \[")  # "22/46 [00:30<00:32, ...]": done/total, then the times
 
@@ -129,6 +130,60 @@ def _scratch_by_input_size(**options):
     return search.validation, search.predicted
 
 
+def _run_over(**options):
+    with tempfile.TemporaryDirectory() as directory:  # 2 classes of 5 photos: 3 of each for training
+        own_images.write_example_folder(_images(10, 32), np.arange(10) % 2, ["a", "b"], directory)
+        folder = own_images.load_image_folder(directory, image_size=32, batch_size=2)
+        return recipe._run_over(lambda images: images[:, 0, 0], folder, "train", **options)
+
+
+class _TinyPreprocessor:
+    """What sentence_embeddings needs of a BERT preprocessor: one token id per word (from its length)."""
+
+    sequence_length = 16
+
+    def __call__(self, texts: tf.Tensor) -> dict[str, np.ndarray]:
+        token_ids = np.zeros((len(texts), self.sequence_length), np.int32)
+        for row, snippet in enumerate(texts.numpy()):
+            words = snippet.decode().split()[: self.sequence_length]
+            token_ids[row, : len(words)] = [1 + len(word) % 9 for word in words]
+        return {"token_ids": token_ids, "padding_mask": token_ids > 0}
+
+
+def _sentence_embeddings(**options):
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    encoder = keras_hub.models.BertBackbone(vocabulary_size=10, num_layers=1, num_heads=1, hidden_dim=4,
+                                            intermediate_dim=8, max_sequence_length=16)
+    snippets = np.array([" ".join(["word"] * (1 + k % 4) + ["and", "more"] * k) for k in range(10)])
+    return text.sentence_embeddings(encoder, _TinyPreprocessor(), snippets, batch_size=4, cache=False, **options)
+
+
+def _spoken_digit_features(**options):
+    computed = speech.spoken_digit_features(batch_size=4, split="train[:6]", **options)  # batches of 4 and 2
+    speech._cache_path("train[:6]").unlink()  # the next call computes again
+    return computed.embeddings, computed.log_mel_statistics, computed.digits, computed.filenames
+
+
+def _tiny_speaker_encoder() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((None, speaker_encoder.MEL_BANDS)), keras.layers.GlobalAveragePooling1D(),
+                             keras.layers.Dense(speaker_encoder.EMBEDDING_SIZE)])
+
+
+def _embed_utterances(**options):
+    rng = np.random.default_rng(3)
+    wavs = [0.1 * rng.standard_normal(n) for n in (3000, 30_000, 8000)]  # 1, 1 and 3 partial windows
+    return speaker_encoder.embed_utterances(_tiny_speaker_encoder(), wavs, batch_size=2, **options)
+
+
+def _spoken_digit_speaker_embeddings(**options):
+    computed = speech.spoken_digit_speaker_embeddings(_tiny_speaker_encoder(), "train[:5]", batch_size=2, **options)
+    speech._speaker_cache_path("train[:5]").unlink()
+    return computed.embeddings, computed.filenames
+
+
 LONG_RUNNING: dict[str, tuple[Callable, Callable, str, tuple[int, int]]] = {
     # helper, a call on tiny inputs, what its bar says, its final count
     "features.compute_features": (features.compute_features, _compute_features, "features", (3, 3)),
@@ -137,18 +192,36 @@ LONG_RUNNING: dict[str, tuple[Callable, Callable, str, tuple[int, int]]] = {
     "efficiency.measure_curve": (efficiency.measure_curve, _measure_curve, "data-efficiency runs", (6, 6)),
     "efficiency.scratch_by_input_size": (efficiency.scratch_by_input_size, _scratch_by_input_size,
                                          "scratch CNN at each input size", (20, 20)),
+    "recipe._run_over": (recipe._run_over, _run_over, "reading the train photos through the network", (6, 6)),
+    "text.sentence_embeddings": (text.sentence_embeddings, _sentence_embeddings, "sentence embeddings of 10 snippets",
+                                 (3, 3)),
+    "speech.spoken_digit_features": (speech.spoken_digit_features, _spoken_digit_features,
+                                     "speech embeddings of spoken_digit train[:6]", (6, 6)),
+    "speaker_encoder.embed_utterances": (speaker_encoder.embed_utterances, _embed_utterances, "speaker embeddings",
+                                         (3, 3)),
+    "speech.spoken_digit_speaker_embeddings": (speech.spoken_digit_speaker_embeddings,
+                                               _spoken_digit_speaker_embeddings,
+                                               "speaker embeddings of spoken_digit train[:5]", (5, 5)),
 }
 """The course's helpers that can run for more than a few seconds in a chapter: each must report."""
 
 
+def _stand_in_speech_encoder(with_log_mel: bool):
+    """Each 1.5 s clip's samples as 250 "embeddings" of 96 numbers and 750 "log-mel frames" of 32."""
+    assert with_log_mel
+    return lambda clips, training: (tf.reshape(clips, (-1, 250, 96)), tf.reshape(clips, (-1, 750, 32)))
+
+
 @pytest.fixture()
-def tiny_backbone(monkeypatch, tmp_cache):
-    """cached_features with a tiny network in place of MobileNetV2, and a private cache."""
+def tiny_models(monkeypatch, tmp_cache):
+    """A tiny network in place of MobileNetV2 (cached_features) and a stand-in for the speech
+    embedding (spoken_digit_features), and a private cache."""
     monkeypatch.setattr(features, "_backbone", lambda *args: _tiny_network())
+    monkeypatch.setattr(speech.speech_encoder, "_encoder", _stand_in_speech_encoder)
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING)
-def test_long_running_helpers_report_progress_by_default(name, no_delay, tiny_backbone, capsys):
+def test_long_running_helpers_report_progress_by_default(name, no_delay, tiny_models, capsys):
     helper, call, description, final = LONG_RUNNING[name]
     assert inspect.signature(helper).parameters["progress"].default is True, f"{name} must report by default"
     call()
@@ -157,14 +230,14 @@ def test_long_running_helpers_report_progress_by_default(name, no_delay, tiny_ba
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING)
-def test_long_running_helpers_print_nothing_before_the_delay(name, tiny_backbone, monkeypatch, capsys):
+def test_long_running_helpers_print_nothing_before_the_delay(name, tiny_models, monkeypatch, capsys):
     monkeypatch.setattr(progress, "DELAY_SECONDS", 60.0)  # longer than any call here, on any machine
     LONG_RUNNING[name][1]()  # so a fast cell stays quiet: only the delayed bar may print
     assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING)
-def test_progress_false_is_silent_and_changes_no_result(name, no_delay, tiny_backbone, capsys):
+def test_progress_false_is_silent_and_changes_no_result(name, no_delay, tiny_models, capsys):
     call = LONG_RUNNING[name][1]
     keras.utils.set_random_seed(7)
     shown = call()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import models, own_images, recipe, significance
+from helpers import models, own_images, progress, recipe, significance
 from helpers.own_images import ImageFolderError
 
 
@@ -31,11 +32,12 @@ def test_progress_bar_only_when_reading_takes_a_while(tmp_path, photos, capsys, 
     folder = own_images.load_image_folder(_folder(tmp_path, photos), batch_size=2)
     corners, labels = recipe._run_over(lambda images: images[:, 0, 0], folder, "train")
     assert len(corners) == len(labels) == len(folder.parts["train"]) and capsys.readouterr().out == ""
-    monkeypatch.setattr(recipe, "PROGRESS_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)  # as if reading were slow
     recipe._run_over(lambda images: images[:, 0, 0], folder, "train")
     shown = capsys.readouterr().out
     total = len(folder.parts["train"])
     assert "reading the train photos" in shown and f"{total}/{total}" in shown
+    assert inspect.signature(recipe.run_recipe).parameters["progress"].default is True  # passed to its passes
 
 
 def test_run_recipe_reports_on_photos_it_never_chose_with(trained) -> None:

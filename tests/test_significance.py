@@ -275,3 +275,11 @@ def test_compare_scores_follows_the_pseudo_median_and_bootstraps_the_mean():
     assert "no detectable difference" in significance.compare_scores(first, first).verdict()
     with pytest.raises(ValueError, match="same examples"):
         significance.compare_scores(first, second[:3])
+
+
+def test_compare_scores_leaves_tied_examples_out_of_its_estimate_as_the_test_does():
+    # 80 examples scored the same, 20 higher by 0.3: Wilcoxon (zeros left out) finds the gain, and so must the verdict
+    first, second = np.r_[np.zeros(80), np.full(20, 0.3)], np.zeros(100)
+    comparison = significance.compare_scores(first, second, names=("a", "b"))
+    assert comparison.significant and comparison.pseudo_median == pytest.approx(0.3)
+    assert comparison.verdict() == "a scores higher than b"
