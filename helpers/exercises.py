@@ -481,7 +481,8 @@ def check_mean_iou_conversion(mean_iou: float | None, converted_mean_dice: float
     dice, iou = np.asarray(dice, dtype=float), np.asarray(iou, dtype=float)
     truth_iou, truth_converted = iou.mean(), dice.mean() / (2 - dice.mean())
     if not _close(mean_iou, truth_iou):
-        return report(False, "mean_iou is the mean over the test images of each image's IoU (test_iou[...]).")
+        return report(False, "mean_iou is the mean over the test images of each image's IoU (test_iou[...]), "
+                             "computed in code, not copied from a rounded printout.")
     if not _close(converted_mean_dice, truth_converted):
         return report(False, "convert the mean, not each image: with m the mean Dice over the test images, "
                              "converted_mean_dice = m / (2 - m).")

@@ -32,7 +32,8 @@ def schedulable_cpus() -> int:
     """The CPUs this process may run on, as TensorFlow counts them for its threads.
 
     ``os.cpu_count()`` counts the machine's CPUs even where the process may use only some (a
-    container, a job pinned with ``taskset``); threads beyond the usable CPUs only wait for one
+    cpuset of a container, a job pinned with ``taskset``; a CPU quota such as ``docker --cpus``
+    does not show here); threads beyond the usable CPUs only wait for one
     another. Where the system cannot say (macOS, Windows), the machine's count.
     """
     if hasattr(os, "sched_getaffinity"):

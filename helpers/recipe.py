@@ -362,7 +362,7 @@ def _store_class_names(path: Path, class_names: Sequence[str]) -> None:
                     if member.filename == _METADATA:
                         target.writestr(copied, json.dumps({**json.load(data), **names}))
                     else:
-                        with target.open(copied, "w") as written:
+                        with target.open(copied, "w", force_zip64=True) as written:  # weights over 2 GiB too
                             shutil.copyfileobj(data, written)
             if _METADATA not in source.namelist():  # a Keras that stops writing it: the names still go in
                 target.writestr(_METADATA, json.dumps(names))
@@ -568,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="after the choices, train the kept configuration again on training + validation photos")
     predict = commands.add_parser("predict", help="predict the class of photos with a saved classifier")
     predict.add_argument("model", help="a .keras file saved by train")
-    predict.add_argument("photos", nargs="+", help="photos, or folders of photos")
+    predict.add_argument("photos", nargs="*", help="photos, or folders of photos")  # checked below, after the model
     export = commands.add_parser("export", help="export a saved classifier for a phone or an app (.tflite)")
     export.add_argument("model", help="a .keras file saved by train")
     export.add_argument("--format", default="litert", choices=["litert"], help="(default: %(default)s)")
@@ -591,6 +591,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if Path(args.model).suffix != ".keras":
                 raise ValueError(f"predict's first argument must be a classifier saved by train (a .keras file), got "
                                  f"{args.model!r}; the photos come after it: predict my_classifier.keras PHOTOS...")
+            if not args.photos:
+                raise ValueError("give at least one photo or folder after the classifier: "
+                                 "predict my_classifier.keras PHOTOS...")
             classifier = load_classifier(args.model)
             print(classifier.predict(args.photos[0] if len(args.photos) == 1 else args.photos))
         else:

@@ -379,3 +379,11 @@ def test_command_line_predict_with_a_photo_first_says_what_the_first_argument_is
     assert len(errors) == 1 and "must be a classifier saved by train (a .keras file)" in errors[0], wrong.stderr
     assert "TFSMLayer" not in wrong.stderr and "SavedModel" not in wrong.stderr and "Traceback" not in wrong.stderr
     assert recipe.main(["export", str(photo)]) == 2  # export reads its model the same way
+
+
+def test_command_line_predict_with_one_photo_only_or_no_photo_says_what_is_missing(tmp_path, photos, capsys) -> None:
+    photo = next(_folder(tmp_path, photos).rglob("*.jpg"))
+    assert recipe.main(["predict", str(photo)]) == 2  # argparse alone would say "photos are required"
+    assert "must be a classifier saved by train (a .keras file)" in capsys.readouterr().err
+    assert recipe.main(["predict", str(tmp_path / "mine.keras")]) == 2
+    assert "give at least one photo or folder after the classifier" in capsys.readouterr().err
