@@ -303,8 +303,8 @@ def mean_interval(values: np.ndarray, confidence: float = 0.95, resamples: int =
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or values.size < 2:
         raise ValueError(f"A bootstrap interval needs a 1-D array of at least two values, got shape {values.shape}.")
-    if np.ptp(values) == 0:  # no spread: every resample has the same mean (BCa would divide by zero)
-        return float(values[0]), float(values[0])
+    if np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max())):  # no spread (but rounding): every
+        return float(values.mean()), float(values.mean())  # resample has the same mean; BCa would divide by zero
     result = stats.bootstrap((values,), np.mean, vectorized=True, n_resamples=resamples, confidence_level=confidence,
                              method="BCa", rng=np.random.default_rng(config.SEED))
     return float(result.confidence_interval.low), float(result.confidence_interval.high)

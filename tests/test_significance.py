@@ -283,3 +283,13 @@ def test_compare_scores_leaves_tied_examples_out_of_its_estimate_as_the_test_doe
     comparison = significance.compare_scores(first, second, names=("a", "b"))
     assert comparison.significant and comparison.pseudo_median == pytest.approx(0.3)
     assert comparison.verdict() == "a scores higher than b"
+
+
+def test_a_constant_shift_up_to_rounding_gets_a_point_interval_not_nan():
+    import warnings
+
+    first = np.linspace(0, 1, 30) + 0.02  # every difference 0.02, up to floating-point rounding
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # BCa on a degenerate sample warns and returns NaN
+        comparison = significance.compare_scores(first, np.linspace(0, 1, 30))
+    assert comparison.difference_interval == pytest.approx((0.02, 0.02))
