@@ -95,43 +95,21 @@ def test_a_changed_magic_line_is_compared_as_text(pair) -> None:
     assert len(problems) == 1 and "id 'code-magic'" in problems[0] and "%pip install" in problems[0]
 
 
-def test_a_missing_cell_is_reported(pair) -> None:
+@pytest.mark.parametrize("change, expected", [
+    (lambda cells: cells.pop(2), "English cell 2 (id 'md-cache', markdown) is missing"),
+    (lambda cells: cells.insert(3, new_markdown_cell("译者注：额外的说明。", id="extra-note")),
+     "cell 3 (id 'extra-note', markdown) was added"),
+    (lambda cells: cells.insert(1, cells.pop(2)),  # md-cache moved before code-setup
+     "cell 1 (id 'md-cache', markdown) is out of order"),
+    (lambda cells: cells.__setitem__(4, new_code_cell("# 小结", id="md-summary")),
+     "cell 4 (id 'md-summary', code) is code, but English cell 'md-summary' is markdown"),
+    (lambda cells: cells[0].metadata.pop("translation"), "cell 0 (id 'md-title', markdown) has no metadata"),
+], ids=["missing", "added", "out of order", "type mismatch", "no metadata"])
+def test_a_cell_missing_added_moved_retyped_or_unstamped_is_reported(pair, change, expected) -> None:
     english, translated = pair
-    edit(translated, lambda cells: cells.pop(2))
+    edit(translated, change)
     problems = translation_sync.check_notebook(english, translated)
-    assert len(problems) == 1
-    assert "English cell 2 (id 'md-cache', markdown) is missing" in problems[0]
-
-
-def test_an_added_cell_is_reported(pair) -> None:
-    english, translated = pair
-    edit(translated, lambda cells: cells.insert(3, new_markdown_cell("译者注：额外的说明。", id="extra-note")))
-    problems = translation_sync.check_notebook(english, translated)
-    assert len(problems) == 1
-    assert "cell 3 (id 'extra-note', markdown) was added" in problems[0]
-
-
-def test_cells_out_of_order_are_reported(pair) -> None:
-    english, translated = pair
-    edit(translated, lambda cells: cells.insert(1, cells.pop(2)))  # md-cache moved before code-setup
-    problems = translation_sync.check_notebook(english, translated)
-    assert len(problems) == 1
-    assert "cell 1 (id 'md-cache', markdown) is out of order" in problems[0]
-
-
-def test_a_cell_type_mismatch_is_reported(pair) -> None:
-    english, translated = pair
-    edit(translated, lambda cells: cells.__setitem__(4, new_code_cell("# 小结", id="md-summary")))
-    problems = translation_sync.check_notebook(english, translated)
-    assert len(problems) == 1
-    assert "cell 4 (id 'md-summary', code) is code, but English cell 'md-summary' is markdown" in problems[0]
-
-
-def test_a_markdown_cell_without_metadata_is_reported(pair) -> None:
-    english, translated = pair
-    edit(translated, lambda cells: cells[0].metadata.pop("translation"))
-    problems = translation_sync.check_notebook(english, translated)
-    assert len(problems) == 1 and "cell 0 (id 'md-title', markdown) has no metadata" in problems[0]
+    assert len(problems) == 1 and expected in problems[0], problems
 
 
 def test_stamp_brings_a_stale_cell_back_in_step_and_only_the_cell_asked_for(pair) -> None:
