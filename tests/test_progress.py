@@ -124,7 +124,7 @@ def _measure_curve(**options):
 def _scratch_by_input_size(**options):
     labels = {"train": np.arange(12) % 3, "validation": np.arange(6) % 3, "test": np.arange(9) % 3}
     images = {side: {split: _images(len(y), side, seed) for seed, (split, y) in enumerate(labels.items())}
-              for side in (16, 24)}
+              for side in (16,)}  # one size: the bar counts its steps
     # steps: a multiple of compile_classifier's steps_per_execution (10), or Keras trains up to the next one
     search = efficiency.scratch_by_input_size(images, labels, np.arange(12), steps=10, **options)
     return search.validation, search.predicted
@@ -191,7 +191,7 @@ LONG_RUNNING: dict[str, tuple[Callable, Callable, str, tuple[int, int]]] = {
     "features.run_in_batches": (features.run_in_batches, _run_in_batches, "batches", (3, 3)),
     "efficiency.measure_curve": (efficiency.measure_curve, _measure_curve, "data-efficiency runs", (6, 6)),
     "efficiency.scratch_by_input_size": (efficiency.scratch_by_input_size, _scratch_by_input_size,
-                                         "scratch CNN at each input size", (20, 20)),
+                                         "scratch CNN at each input size", (10, 10)),
     "recipe._run_over": (recipe._run_over, _run_over, "reading the train photos through the network", (6, 6)),
     "text.sentence_embeddings": (text.sentence_embeddings, _sentence_embeddings, "sentence embeddings of 10 snippets",
                                  (3, 3)),
