@@ -14,30 +14,33 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import launch_links  # noqa: E402
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_notebook_links_are_up_to_date(tmp_path, path) -> None:
-    copy = tmp_path / path.name
+    copy = tmp_path / path.relative_to(ROOT / "notebooks")  # a translation's copy stays in a zh/ folder
+    copy.parent.mkdir(exist_ok=True)
     shutil.copy(path, copy)
     assert not launch_links.update(copy), f"run: python tools/launch_links.py {path.relative_to(ROOT)}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_colab_badge_opens_this_notebook(path) -> None:
     title = nbformat.read(path, as_version=4).cells[0].source
-    assert f"blob/main/notebooks/{path.name})" in title
+    assert f"blob/main/{path.parent.relative_to(ROOT)}/{path.name})" in title
     assert title.startswith("# ") and "[![Open in Colab]" in title.split("\n")[2]
 
 
-@pytest.mark.parametrize("name, extra", [
-    ("04_feature_extraction.ipynb", []),
+@pytest.mark.parametrize("name, extra, folder", [
+    ("04_feature_extraction.ipynb", [], "notebooks"),
     ("12_beyond_images.ipynb", ["%pip install --quiet onnx safetensors keras-hub",
-                                "%pip install --quiet --no-deps -r /content/course/requirements-nodeps.txt"]),
+                                "%pip install --quiet --no-deps -r /content/course/requirements-nodeps.txt"],
+     "notebooks"),
+    ("zh/04_feature_extraction.ipynb", [], "notebooks/zh"),  # the Chinese edition works from its own folder
 ])
-def test_setup_cell_does_nothing_outside_colab(monkeypatch, name, extra) -> None:
-    python = TransformerManager().transform_cell(launch_links.setup_source(Path(name)))
+def test_setup_cell_does_nothing_outside_colab(monkeypatch, name, extra, folder) -> None:
+    python = TransformerManager().transform_cell(launch_links.setup_source(Path("notebooks", name)))
     calls = []
 
     class FakeShell:
@@ -54,16 +57,17 @@ def test_setup_cell_does_nothing_outside_colab(monkeypatch, name, extra) -> None
     exec(python, {"get_ipython": FakeShell})  # noqa: S102
     assert calls[0].startswith("git clone --quiet --depth 1 https://github.com/")
     assert [call.split("  #")[0] for call in calls[1:]] == [
-        "%pip install --quiet importlib_resources", *extra, "%cd /content/course/notebooks"]
+        "%pip install --quiet importlib_resources", *extra, f"%cd /content/course/{folder}"]
     assert sys.path[0] == "/content/course"
     sys.path.remove("/content/course")
 
 
-def test_readme_has_the_binder_badge_and_colab_links() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert launch_links.binder_url() in readme
-    for path in NOTEBOOKS:
-        assert launch_links.colab_url(path) in readme
+@pytest.mark.parametrize("readme, folder", [("README.md", "notebooks"), ("README.zh.md", "notebooks/zh")])
+def test_readme_has_the_binder_badge_and_colab_links(readme, folder) -> None:
+    text = (ROOT / readme).read_text()
+    assert launch_links.binder_url() in text
+    for path in (p for p in NOTEBOOKS if str(p.parent.relative_to(ROOT)) == folder):
+        assert launch_links.colab_url(path) in text, f"{readme} lacks the Colab link of {path.name}"
 
 
 def test_repository_address_is_read_from_pyproject() -> None:

@@ -123,14 +123,72 @@ def test_stamp_brings_a_stale_cell_back_in_step_and_only_the_cell_asked_for(pair
         translation_sync.stamp(english, translated, ["no-such-cell"])
 
 
-def test_stamp_starts_a_translation_from_a_copy(tmp_path: Path, pair) -> None:
+def test_stamp_records_the_english_cells_but_a_copy_left_in_english_is_still_reported(tmp_path: Path, pair) -> None:
     english, _ = pair
     copy = tmp_path / "copy.ipynb"
     shutil.copy(english, copy)
-    assert len(translation_sync.check_notebook(english, copy)) == 3  # three markdown cells, none stamped
+    assert len(translation_sync.check_notebook(english, copy)) == 4  # three markdown cells unstamped, one comment
     assert translation_sync.stamp(english, copy) == ["md-title", "code-setup", "md-cache", "code-magic", "md-summary"]
-    assert translation_sync.check_notebook(english, copy) == []
+    problems = translation_sync.check_notebook(english, copy)
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "cell 0 (id 'md-title', markdown) is still in English: translate it, then stamp it (--cell md-title)",
+        "cell 2 (id 'md-cache', markdown) is still in English: translate it, then stamp it (--cell md-cache)",
+        "cell 3 (id 'code-magic', code): its comments are still in English: translate them, then stamp it "
+        "(--cell code-magic)",
+        "cell 4 (id 'md-summary', markdown) is still in English: translate it, then stamp it (--cell md-summary)",
+    ]
     assert [c.id for c in nbformat.read(copy, as_version=4).cells] == [c[0] for c in ENGLISH_CELLS]
+
+
+@pytest.mark.parametrize("chinese, expected", [
+    ("## 2. 缓存特征\n\n**缓存**让每一轮更快。", "missing ['1'], added ['2']"),  # a mistyped number
+    ("## 缓存特征\n\n**缓存**让每一轮更快。", "missing ['1'], added []"),  # a number dropped
+    ("## 1. 缓存特征\n\n**缓存**让每 3 轮更快。", "missing [], added ['3']"),  # a number added
+], ids=["changed", "dropped", "added"])
+def test_a_translation_whose_numbers_differ_from_the_english_is_reported(pair, chinese, expected) -> None:
+    english, translated = pair
+    edit(translated, lambda cells: setattr(cells[2], "source", chinese))
+    problems = translation_sync.check_notebook(english, translated)
+    assert len(problems) == 1 and "id 'md-cache'" in problems[0] and "numbers differ" in problems[0], problems
+    assert expected in problems[0]
+
+
+def test_numbers_in_link_targets_identifiers_and_chinese_text_are_read_as_written() -> None:
+    text = "第 08 章的 ResNet50 和 float16 见[链接](https://x.org/v2/a1)，准确率 0.5，top-1。"
+    assert translation_sync.numbers(text) == {"08", "0.5", "1"}
+
+
+def test_a_cell_or_comment_left_in_english_is_reported_but_identifiers_alone_are_not(pair) -> None:
+    english, translated = pair
+    edit(translated, lambda cells: setattr(cells[2], "source", ENGLISH_CELLS[2][2]))
+    edit(translated, lambda cells: setattr(cells[3], "source", ENGLISH_CELLS[3][2]))
+    problems = translation_sync.check_notebook(english, translated)
+    assert len(problems) == 2 and "id 'md-cache', markdown) is still in English" in problems[0]
+    assert "id 'code-magic', code): its comments are still in English" in problems[1]
+    assert not translation_sync.untranslated("`model.fit` and `keras.Model`", "`model.fit` and `keras.Model`")
+    assert not translation_sync.untranslated("$$L = -\\sum_k y_k \\log p_k$$", "$$L = -\\sum_k y_k \\log p_k$$")
+
+
+def test_init_starts_a_translation_with_its_own_colab_links_and_the_sync_check_lists_what_to_translate(
+        tmp_path: Path) -> None:
+    english = ROOT / "notebooks" / "04_feature_extraction.ipynb"
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(english, tmp_path / "notebooks" / english.name)
+    started = translation_sync.start_translation(tmp_path / "notebooks" / english.name, tmp_path)
+    assert started == tmp_path / "notebooks" / "zh" / english.name
+    cells, source = nbformat.read(started, as_version=4).cells, nbformat.read(english, as_version=4).cells
+    assert [c.id for c in cells] == [c.id for c in source]
+    assert all(c.outputs == [] for c in cells if c.cell_type == "code")
+    assert "/notebooks/zh/04_feature_extraction.ipynb)" in cells[0].source
+    assert "%cd /content/course/notebooks/zh" in cells[1].source  # the setup cell differs and is not reported
+    problems = translation_sync.check_notebook(tmp_path / "notebooks" / english.name, started)
+    markdown = [c for c in source if c.cell_type == "markdown"]
+    assert sum("has no metadata['translation']" in p for p in problems) == len(markdown)
+    assert not any("id 'colab-setup'" in p for p in problems)
+    with pytest.raises(ValueError, match="exists already"):
+        translation_sync.start_translation(tmp_path / "notebooks" / english.name, tmp_path)
+    with pytest.raises(ValueError, match="not an English chapter"):
+        translation_sync.start_translation(started, tmp_path)
 
 
 def test_a_stamped_code_cell_reports_changed_english_comments(pair) -> None:
@@ -142,12 +200,14 @@ def test_a_stamped_code_cell_reports_changed_english_comments(pair) -> None:
 
 
 def test_every_real_notebook_checks_clean_against_a_stamped_copy_of_itself(tmp_path: Path) -> None:
-    """No false alarm on the course's own cells (magics, f-strings, Colab setup)."""
+    """No false alarm on the course's own cells (magics, f-strings, Colab setup): a stamped English copy is
+    reported only as still English, never for its code, numbers or structure."""
     for english in sorted((ROOT / "notebooks").glob("*.ipynb")):
         copy = tmp_path / english.name
         shutil.copy(english, copy)
         translation_sync.stamp(english, copy)
-        assert translation_sync.check_notebook(english, copy) == [], english.name
+        problems = translation_sync.check_notebook(english, copy)
+        assert all("still in English" in p for p in problems), (english.name, problems)
 
 
 ENGLISH_DOC = """# Course

@@ -1,6 +1,6 @@
 """Keep the "Open in Colab" badge and the Colab setup cell of every notebook up to date.
 
-Usage: python tools/launch_links.py [notebooks/*.ipynb]   (all notebooks by default)
+Usage: python tools/launch_links.py [notebooks/*.ipynb]   (all notebooks by default, notebooks/zh/ included)
 
 Both are built from ``[project.urls] Repository`` in pyproject.toml, so moving the course
 to another repository is one edit there and one run of this script. tests/test_launch_links.py
@@ -30,10 +30,16 @@ def repository() -> str:
     return f"https://github.com/{match.group(1)}"
 
 
+def folder(notebook: Path) -> str:
+    """The notebook's folder in the repository: ``notebooks`` or a translation's ``notebooks/zh``."""
+    parent = notebook.parent.name
+    return "notebooks/zh" if parent == "zh" else "notebooks"
+
+
 def colab_url(notebook: Path) -> str:
     """Colab's address for ``notebook`` on the main branch."""
     owner_repo = repository().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{owner_repo}/blob/{BRANCH}/notebooks/{notebook.name}"
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/{BRANCH}/{folder(notebook)}/{notebook.name}"
 
 
 def binder_url() -> str:
@@ -59,17 +65,23 @@ EXTRA_SETUP = {
 def setup_source(notebook: Path | None = None) -> str:
     """The first code cell: a no-op except on Colab, where it fetches what Colab lacks (for ``notebook``)."""
     extra = EXTRA_SETUP.get(notebook.name, []) if notebook is not None else []
-    what = "the packages Colab lacks" if extra else "the one package Colab lacks"
+    if notebook is not None and folder(notebook) == "notebooks/zh":  # the Chinese edition's comments
+        what = "Colab 缺少的几个软件包" if extra else "Colab 缺少的那一个软件包"
+        comments = (f"# 仅在 Google Colab 上运行：取得课程代码（helpers/ 在其中）和{what}。\n"
+                    "# 在其他地方这个单元什么也不做：`make lab` 已经装好了一切。\n")
+    else:
+        what = "the packages Colab lacks" if extra else "the one package Colab lacks"
+        comments = (f"# On Google Colab only: fetch the course (for helpers/) and {what}.\n"
+                    "# Elsewhere this cell does nothing: `make lab` has installed everything.\n")
     return (
-        f"# On Google Colab only: fetch the course (for helpers/) and {what}.\n"
-        "# Elsewhere this cell does nothing: `make lab` has installed everything.\n"
-        "import sys\n"
+        comments
+        + "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         f"    !git clone --quiet --depth 1 {repository()}.git /content/course\n"
         "    %pip install --quiet importlib_resources\n"
         + "".join(f"    {line}\n" for line in extra)
-        + "    %cd /content/course/notebooks\n"
+        + f"    %cd /content/course/{folder(notebook) if notebook is not None else 'notebooks'}\n"
         '    sys.path.insert(0, "/content/course")'
     )
 
@@ -97,7 +109,8 @@ def update(path: Path) -> bool:
 
 
 def main(paths: list[str]) -> int:
-    targets = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    targets = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
+        (ROOT / "notebooks" / "zh").glob("*.ipynb"))
     for path in targets:
         if update(path):
             print(f"updated {path}")

@@ -2,6 +2,7 @@
 
 Usage:
     python tools/translation_sync.py check
+    python tools/translation_sync.py init notebooks/04_feature_extraction.ipynb
     python tools/translation_sync.py stamp notebooks/zh/04_feature_extraction.ipynb [--cell ID ...]
     python tools/translation_sync.py stamp README.zh.md [--section N ...]
 
@@ -49,6 +50,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = "zh"
+SETUP_TAG = "colab-setup"
+"""The tag of the Colab setup cell, which tools/launch_links.py writes for each folder (not translated)."""
 METADATA_KEY = "translation"
 DOCUMENTS = ("README.md", "docs/instructor-guide.md")
 """English documents that may have a translation next to them (``README.md`` -> ``README.zh.md``)."""
@@ -204,13 +207,60 @@ def _structure_problems(
     return problems
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_URL = re.compile(r"\]\([^)]*\)|https?://\S+|<!--.*?-->", re.S)
+_MATH_OR_CODE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`", re.S)
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?")
+_ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+
+
+def _prose(text: str) -> str:
+    """``text`` without link targets, addresses, HTML comments, math and code: what a translator rewrites."""
+    return _MATH_OR_CODE.sub(" ", _URL.sub(" ", text))
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in ``text`` with digits (link targets and addresses left out)."""
+    return set(_NUMBER.findall(_URL.sub(" ", text)))
+
+
+def untranslated(english: str, translated: str) -> bool:
+    """True when ``translated`` still reads as English: the English prose has words, the translation no Chinese."""
+    return len(_ENGLISH_WORD.findall(_prose(english))) >= 3 and not _CJK.search(translated)
+
+
+def _comments(source: str) -> str:
+    """The comments of a code cell, one per line (empty when it cannot be tokenized)."""
+    try:
+        return "\n".join(t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                         if t.type == tokenize.COMMENT)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return ""
+
+
+def _content_problems(where: str, source: nbformat.NotebookNode, cell: nbformat.NotebookNode) -> list[str]:
+    """A markdown cell left in English, or with numbers that differ from its English cell's."""
+    if untranslated(source.source, cell.source):
+        return [f"{where} is still in English: translate it, then stamp it (--cell {source.id})"]
+    lost, added = numbers(source.source) - numbers(cell.source), numbers(cell.source) - numbers(source.source)
+    if lost or added:
+        return [f"{where}: its numbers differ from English cell {source.id!r}'s (missing {sorted(lost)}, added "
+                f"{sorted(added)}): every number is written with the same digits as in the English"]
+    return []
+
+
 def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[str]:
     """What is wrong with translated ``cell`` (position ``j``) against its English ``source`` cell."""
     where = f"{name}: {_describe(j, cell)}"
     if cell.cell_type != source.cell_type:
         return [f"{where} is {cell.cell_type}, but English cell {source.id!r} is {source.cell_type}"]
+    if SETUP_TAG in source.get("metadata", {}).get("tags", []):
+        return []  # written per folder by tools/launch_links.py and checked by tests/test_launch_links.py
     record = cell.get("metadata", {}).get(METADATA_KEY)
     if cell.cell_type == "code":
+        if untranslated(_comments(source.source), _comments(cell.source)):
+            return [f"{where}: its comments are still in English: translate them, then stamp it "
+                    f"(--cell {source.id})"]
         difference = _code_difference(source.source, cell.source)
         if difference:
             return [f"{where}: its code differs from the English beyond comments ({difference}); only "
@@ -225,7 +275,7 @@ def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbfor
     if record["source_sha256"] != sha256(source.source):
         return [f"{where} is stale: English cell {source.id!r} changed since it was translated; update the "
                 f"translation, then stamp it (--cell {source.id})"]
-    return []
+    return _content_problems(where, source, cell)
 
 
 def check_notebook(english: Path, translated: Path) -> list[str]:
@@ -527,11 +577,42 @@ def english_source(translated: Path, root: Path = ROOT) -> Path:
                      f"notebooks/{LANGUAGE}/NN_name.ipynb or a <name>.{LANGUAGE}.md next to <name>.md")
 
 
+def start_translation(english: Path, root: Path = ROOT) -> Path:
+    """Start the translation of an English notebook: ``notebooks/zh/<same name>``, a copy to translate.
+
+    The copy keeps every cell id (so cells correspond), has no outputs, and gets its own Colab badge and
+    setup cell (tools/launch_links.py: the setup cell opens ``notebooks/zh`` on Colab). Its markdown and
+    its comments are still English: ``check`` lists each cell until it is translated and stamped.
+
+    Raises:
+        ValueError: When ``english`` is not an English chapter or its translation already exists.
+    """
+    english = english.resolve()
+    if english.parent != (root / "notebooks").resolve() or not _NOTEBOOK_NAME.fullmatch(english.name):
+        raise ValueError(f"{english} is not an English chapter notebooks/NN_name.ipynb")
+    target = root / "notebooks" / LANGUAGE / english.name
+    if target.exists():
+        raise ValueError(f"{_display(target)} exists already: edit it, or delete it to start again")
+    notebook = nbformat.read(english, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+    sys.path.insert(0, str(root / "tools"))
+    import launch_links  # the badge and setup cell for the translation's folder
+
+    launch_links.update(target)
+    return target
+
+
 def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     """The command line; returns the exit status (1 when a translation is out of step)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="check every translation against its English source")
+    starting = commands.add_parser("init", help="start a translation: notebooks/zh/NN_name.ipynb from the English")
+    starting.add_argument("path", type=Path, help="the English notebook, notebooks/NN_name.ipynb")
     stamping = commands.add_parser("stamp", help="record which English text a translation now translates")
     stamping.add_argument("path", type=Path, help="notebooks/zh/NN_name.ipynb or <name>.zh.md")
     stamping.add_argument("--cell", action="append", help="English cell id to stamp (repeatable)")
@@ -546,6 +627,14 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
         print(f"{len(problems)} problem(s)." if problems
               else "Every translation is in step with its English source.")
         return 1 if problems else 0
+    if args.command == "init":
+        try:
+            print(f"started {_display(start_translation(args.path, root))}: translate its markdown cells and "
+                  "comments, then stamp it")
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 2
+        return 0
     notebook = args.path.suffix == ".ipynb"
     if (args.section and notebook) or (args.cell and not notebook):
         print("--cell picks cells of a notebook, --section sections of a markdown document", file=sys.stderr)
