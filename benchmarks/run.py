@@ -513,9 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.md").write_text(table)
     complete = not args.skip_notebooks and (partial or args.notebooks == ALL_NOTEBOOKS)
     if not args.no_readme and complete:  # the README shows complete runs only
-        update_readme(ROOT / "README.md", table)
-        replace_between(ROOT / "docs" / "instructor-guide.md", GUIDE_START, GUIDE_END,
-                        guide_table(report["notebooks"], ROOT / "notebooks"))
+        guide = guide_table(report["notebooks"], ROOT / "notebooks")
+        for suffix in (".md", ".zh.md"):  # the Chinese README and guide show the same tables
+            if (ROOT / f"README{suffix}").exists():
+                update_readme(ROOT / f"README{suffix}", table)
+            if (ROOT / "docs" / f"instructor-guide{suffix}").exists():
+                replace_between(ROOT / "docs" / f"instructor-guide{suffix}", GUIDE_START, GUIDE_END, guide)
     print(table)
     failed = [r["name"] for r in report.get("notebooks", []) if r.get("error")]
     if args.scaling:

@@ -16,6 +16,11 @@ itself (no CDN), a sidebar in chapter order and Sphinx's search.
   ``helpers/`` and the pinned requirements. Change any of them and that chapter runs again.
 * Each page says when, in how long and on what its chapter was executed (date, CPU cores,
   versions, offline or online), since every figure on it was measured then.
+* The Chinese edition (``notebooks/zh/``, ``README.zh.md``) is built beside the English one, in
+  ``html/zh/``: its chapters are not executed again. Their code is the English code (checked by
+  ``tools/translation_sync.py``), so each Chinese page shows the outputs of the English execution,
+  cell by cell. Every page links to the same page in the other language, and the Chinese search
+  segments words with jieba, using the course glossary (``docs/glossary.zh.md``) as its dictionary.
 
 Usage::
 
@@ -49,11 +54,14 @@ DEFAULT_OUT = ROOT / "book" / "_build"
 KEYED_FILES = ("requirements.txt", "requirements-nodeps.txt")
 """Besides the notebook and helpers/, files whose change makes a chapter run again."""
 CELL_TIMEOUT_S = 1800
+TRANSLATIONS = NOTEBOOKS / "zh"
+GLOSSARY = ROOT / "docs" / "glossary.zh.md"
 DOWNLOAD_HOST = "storage.googleapis.com"
 """Where Keras and TensorFlow Datasets download from: reachable means the build ran online."""
 
 sys.path.insert(0, str(ROOT / "tools"))
 import launch_links  # noqa: E402  (the Colab and Binder addresses)
+import translation_sync  # noqa: E402  (README sections, matched between the languages)
 
 
 class BookError(RuntimeError):
@@ -184,8 +192,35 @@ def _when(meta: dict) -> str:
     return executed.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def execution_line(meta: dict) -> str:
+TEXT = {
+    "en": {
+        "run_yourself": "Run this chapter yourself",
+        "lab_note": "(on your machine, after `make lab`)",
+        "binder_note": "(nothing to install)",
+        "made": "How this page was made",
+        "from_run": "Every figure and number below comes from that run.",
+        "solution": ("Show solution", "Hide solution"),
+    },
+    "zh": {
+        "run_yourself": "自己运行这一章",
+        "lab_note": "（在你自己的电脑上，先运行 `make lab`）",
+        "binder_note": "（无需安装）",
+        "made": "本页是怎样生成的",
+        "from_run": "下面的每个图和数字都来自那次运行；中文版的代码与英文版相同，输出就是英文版执行的输出。",
+        "solution": ("显示答案", "隐藏答案"),
+    },
+}
+"""The words build.py itself writes on a page, per language."""
+
+
+def execution_line(meta: dict, language: str = "en") -> str:
     """One sentence saying when, in how long and on what a chapter was executed."""
+    if language == "zh":
+        network = "离线：权重和数据来自本地副本" if meta["network"] == "offline" else "在线"
+        return (f"于 {_when(meta)} 执行，用时 {meta['seconds']:.0f} 秒，{meta['cpu_cores']} 个 CPU 核心"
+                f"（{meta['machine']}，{meta['system']}），Python {meta['python']}，"
+                f"TensorFlow {meta['tensorflow']}，Keras {meta['keras']}，"
+                f"tensorflow-datasets {meta['tensorflow_datasets']}；{network}。")
     network = ("offline: weights and data from local copies" if meta["network"] == "offline"
                else "online")
     return (f"Executed on {_when(meta)} in {meta['seconds']:.0f} s on {meta['cpu_cores']} CPU cores "
@@ -194,17 +229,44 @@ def execution_line(meta: dict) -> str:
             f"tensorflow-datasets {meta['tensorflow_datasets']}; {network}.")
 
 
+def _language(notebook: Path) -> str:
+    return "zh" if notebook.parent.name == "zh" else "en"
+
+
 def launch_box(notebook: Path) -> str:
     """The MyST markdown of the "run this chapter yourself" box under a chapter's title."""
-    lab = f"http://localhost:8888/lab/tree/{notebook.name}"
-    binder = launch_links.binder_url() + "/" + notebook.name
+    text = TEXT[_language(notebook)]
+    folder = "zh/" if _language(notebook) == "zh" else ""
+    lab = f"http://localhost:8888/lab/tree/{folder}{notebook.name}"
+    binder = f"{launch_links.binder_url()}/{folder}{notebook.name}"
     return "\n".join([
-        "```{admonition} Run this chapter yourself",
+        f"```{{admonition}} {text['run_yourself']}",
         ":class: tip launch-links",
-        f"[JupyterLab]({lab}) (on your machine, after `make lab`) · "
-        f"[Binder]({binder}) (nothing to install) · [Colab]({launch_links.colab_url(notebook)})",
+        f"[JupyterLab]({lab}) {text['lab_note']} · "
+        f"[Binder]({binder}) {text['binder_note']} · [Colab]({launch_links.colab_url(notebook)})",
         "```",
     ])
+
+
+def translated_copy(translation: Path, executed: Path) -> nbformat.NotebookNode:
+    """The translated notebook with the outputs of the executed English copy, matched by cell id.
+
+    Raises:
+        BookError: When a code cell of the translation has no executed English cell with its id (run
+            ``python tools/translation_sync.py check``: the translation is out of step).
+    """
+    english = nbformat.read(executed, as_version=4)
+    nb = nbformat.read(translation, as_version=4)
+    outputs = {cell.id: cell for cell in english.cells if cell.cell_type == "code"}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.id not in outputs:
+            raise BookError(f"{translation.name} (Chinese) has code cell {cell.id!r}, which the English "
+                            "chapter lacks: run python tools/translation_sync.py check and fix what it reports.")
+        cell.outputs, cell.execution_count = outputs[cell.id].outputs, outputs[cell.id].execution_count
+    nb.metadata["book"] = english.metadata["book"]
+    return nb
 
 
 def chapter_page(notebook: Path, executed: Path) -> nbformat.NotebookNode:
@@ -214,8 +276,11 @@ def chapter_page(notebook: Path, executed: Path) -> nbformat.NotebookNode:
       and the execution record.
     * The Colab setup cell, which does nothing outside Colab, is left out.
     * Solution cells stay collapsed as in JupyterLab (a "Show solution" toggle); check cells show.
+    * A translated chapter (``notebooks/zh/``) shows the outputs of the English execution.
     """
-    nb = nbformat.read(executed, as_version=4)
+    language = _language(notebook)
+    text = TEXT[language]
+    nb = translated_copy(notebook, executed) if language == "zh" else nbformat.read(executed, as_version=4)
     meta = nb.metadata["book"]
     title = nb.cells[0]
     lines = title.source.split("\n")
@@ -226,8 +291,8 @@ def chapter_page(notebook: Path, executed: Path) -> nbformat.NotebookNode:
         lines[1:1] = ["", launch_box(notebook)]
     title.source = "\n".join(line for line in lines if "colab-badge.svg" not in line)
     note = nbformat.v4.new_markdown_cell(
-        "```{admonition} How this page was made\n:class: note execution-record\n"
-        + execution_line(meta) + " Every figure and number below comes from that run.\n```")
+        f"```{{admonition}} {text['made']}\n:class: note execution-record\n"
+        + execution_line(meta, language) + " " + text["from_run"] + "\n```")
     note["id"] = "book-launch-links"
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
@@ -241,19 +306,32 @@ def chapter_page(notebook: Path, executed: Path) -> nbformat.NotebookNode:
         elif hidden.get("outputs_hidden"):
             tags.append("hide-output")
         if "solution" in tags:
-            cell.metadata["mystnb"] = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hide solution"}
+            show, hide = text["solution"]
+            cell.metadata["mystnb"] = {"code_prompt_show": show, "code_prompt_hide": hide}
     nb.cells.insert(1, note)
     return nb
 
 
-def _readme_section(readme: str, heading: str) -> str:
-    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
-    if not match:
+def _readme_section(readme: str, heading: str, translated: str | None = None) -> str:
+    """The body of README.md's ``## heading`` section, or of the same section of a translation.
+
+    A translation's headings are translated, so its section is found by position: the one whose number
+    is that of ``heading`` in the English README (tools/translation_sync.py keeps the order the same).
+    """
+    sections = translation_sync.split_sections(readme)
+    number = next((i for i, section in enumerate(sections) if section.heading == f"## {heading}"), None)
+    if number is None:
         raise BookError(f"README.md has no '## {heading}' section; the landing page is made from it.")
-    return match.group(1).strip()
+    if translated is not None:
+        sections = translation_sync.split_sections(translated)
+        if number >= len(sections):
+            raise BookError(f"README.zh.md has no section {number} (English '## {heading}'): run "
+                            "python tools/translation_sync.py check and fix what it reports.")
+    body = sections[number].text.split("\n", 1)[1] if "\n" in sections[number].text else ""
+    return "\n".join(line for line in body.split("\n") if not line.startswith("<!-- source:")).strip()
 
 
-def _relink(markdown: str, built: dict[str, str]) -> str:
+def _relink(markdown: str, built: dict[str, str], readme_name: str = "README.md") -> str:
     """Point README links at chapter pages (if built) or at the repository on GitHub."""
     repo = launch_links.repository() + f"/blob/{launch_links.BRANCH}/"
 
@@ -265,71 +343,149 @@ def _relink(markdown: str, built: dict[str, str]) -> str:
         if target.startswith("notebooks/") and name in built:
             return f"{{doc}}`{text} <{name}>`"
         if target.startswith("#"):
-            return f"[{text}]({repo}README.md{target})"
+            return f"[{text}]({repo}{readme_name}{target})"
         return f"[{text}]({repo}{target})"
 
     return re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", fix, markdown)
 
 
-def landing_page(readme: str, chapters: dict[str, dict]) -> str:
-    """index.md: the README's introduction, prerequisites and course map, and the toctree."""
-    intro = readme.split("\n## ", 1)[0]
-    intro = "\n".join(line for line in intro.split("\n")[1:] if "badge_logo.svg" not in line).strip()
+LANDING = {
+    "en": {
+        "run": "Run the course yourself",
+        "launch": "[JupyterLab]({lab}) (on your machine: `make lab`) · [Binder]({binder}) (nothing to install) · "
+                  "Colab: the link in each chapter's row below, or under its title.",
+        "prerequisites": "Prerequisites", "map": "Course map", "made": "How these pages were made",
+        "made_text": "Each chapter was executed once in the course's own kernel, as `make book` does, and its "
+                     "outputs are shown as that run produced them. Chapters are executed again only when the "
+                     "notebook, `helpers/` or the pinned requirements change, so dates can differ. Machine: "
+                     "{cores} CPU cores ({machine}), Python {python}, TensorFlow {tensorflow}, Keras {keras}.",
+        "columns": "| chapter | executed | run time | network |", "seconds": "{:.0f} s",
+        "network": {"online": "online", "offline": "offline"}, "caption": "Chapters",
+    },
+    "zh": {
+        "run": "自己运行这门课",
+        "launch": "[JupyterLab]({lab}/tree/zh)（在你自己的电脑上：`make lab`）· [Binder]({binder}/zh)（无需安装）· "
+                  "Colab：见下表每一章那一行的链接，或每章标题下的链接。",
+        "prerequisites": "预备知识", "map": "课程地图", "made": "这些页面是怎样生成的",
+        "made_text": "每一章都像 `make book` 那样，在课程自己的内核中执行过一次，页面展示的就是那次运行的输出。"
+                     "中文版各章的代码与英文版相同，因此不再执行，直接展示英文版执行的输出。只有当 notebook、"
+                     "`helpers/` 或固定版本的依赖改变时，章节才会重新执行，所以各章的日期可能不同。"
+                     "机器：{cores} 个 CPU 核心（{machine}），Python {python}，TensorFlow {tensorflow}，"
+                     "Keras {keras}。",
+        "columns": "| 章节 | 执行时间 | 运行时长 | 网络 |", "seconds": "{:.0f} 秒",
+        "network": {"online": "在线", "offline": "离线"}, "caption": "章节",
+    },
+}
+"""The words of the landing page that build.py writes (the rest comes from the README), per language."""
+
+
+def landing_page(readme: str, chapters: dict[str, dict], translated: str | None = None) -> str:
+    """index.md: the README's introduction, prerequisites and course map, and the toctree.
+
+    With ``translated`` (README.zh.md's text), the page is the Chinese edition's, made from the translated
+    README's sections that correspond to the English ones.
+    """
+    language = "en" if translated is None else "zh"
+    words, readme_name = LANDING[language], "README.md" if translated is None else "README.zh.md"
+    source = readme if translated is None else translated
+    heading, intro = source.split("\n", 1)[0].lstrip("#").strip(), source.split("\n## ", 1)[0]
+    intro = "\n".join(line for line in intro.split("\n")[1:]
+                      if "badge_logo.svg" not in line and not line.startswith("<!-- source:")).strip()
     built = chapters
-    table = _relink(_readme_section(readme, "Course map"), built)
-    rows = ["| chapter | executed | run time | network |", "|---|---|---|---|"]
+    table = _relink(_readme_section(readme, "Course map", translated), built, readme_name)
+    rows = [words["columns"], "|---|---|---|---|"]
     for name, meta in chapters.items():
-        rows.append(f"| {{doc}}`{name}` | {_when(meta)} | {meta['seconds']:.0f} s | {meta['network']} |")
+        rows.append(f"| {{doc}}`{name}` | {_when(meta)} | {words['seconds'].format(meta['seconds'])} | "
+                    f"{words['network'][meta['network']]} |")
     first = next(iter(chapters.values()))
     lab, binder = "http://localhost:8888/lab", launch_links.binder_url()
     parts = [
-        "# Transfer Learning, Hands-On", "",
-        _relink(intro, built), "",
-        "```{admonition} Run the course yourself", ":class: tip launch-links",
-        f"[JupyterLab]({lab}) (on your machine: `make lab`) · [Binder]({binder}) (nothing to install) · "
-        "Colab: the link in each chapter's row below, or under its title.", "```", "",
-        "## Prerequisites", "", _relink(_readme_section(readme, "Prerequisites"), built), "",
-        "## Course map", "", table, "",
-        "## How these pages were made", "",
-        "Each chapter was executed once in the course's own kernel, as `make book` does, and its outputs are "
-        "shown as that run produced them. Chapters are executed again only when the notebook, `helpers/` or "
-        f"the pinned requirements change, so dates can differ. Machine: {first['cpu_cores']} CPU cores "
-        f"({first['machine']}), Python {first['python']}, TensorFlow {first['tensorflow']}, "
-        f"Keras {first['keras']}.", "",
+        f"# {heading}", "",
+        _relink(intro, built, readme_name), "",
+        f"```{{admonition}} {words['run']}", ":class: tip launch-links",
+        words["launch"].format(lab=lab, binder=binder), "```", "",
+        f"## {words['prerequisites']}", "",
+        _relink(_readme_section(readme, "Prerequisites", translated), built, readme_name), "",
+        f"## {words['map']}", "", table, "",
+        f"## {words['made']}", "",
+        words["made_text"].format(cores=first["cpu_cores"], machine=first["machine"], python=first["python"],
+                                  tensorflow=first["tensorflow"], keras=first["keras"]), "",
         *rows, "",
-        "```{toctree}", ":hidden:", ":caption: Chapters", ":maxdepth: 1", "", *chapters, "```", "",
+        "```{toctree}", ":hidden:", f":caption: {words['caption']}", ":maxdepth: 1", "", *chapters, "```", "",
     ]
     return "\n".join(parts)
 
 
+def jieba_dictionary(glossary: Path = GLOSSARY) -> str:
+    """A jieba user dictionary of the glossary's Chinese terms, so that the search finds them whole.
+
+    jieba alone cuts 预训练模型 into 预 / 训练 / 模型; with the glossary's terms it also indexes the whole
+    term. One term per line with a high frequency, as jieba's ``load_userdict`` reads it.
+    """
+    terms: set[str] = set()
+    for line in glossary.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not re.search(r"[\u3400-\u9fff]", cells[1]):
+            continue
+        for part in re.split(r"[/／；;、，,（）()★\s]+", cells[1]):
+            if re.search(r"[\u3400-\u9fff]", part) and not re.search(r"[A-Za-z0-9`]", part):
+                terms.add(part)
+    return "".join(f"{term} 100000\n" for term in sorted(terms))
+
+
+def _sphinx(src: Path, html: Path, language: str, dictionary: Path | None = None) -> None:
+    environment = dict(os.environ, TLHO_BOOK_LANGUAGE=language)
+    if dictionary is not None:
+        environment["TLHO_JIEBA_DICT"] = str(dictionary)
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(ROOT / "book"), str(src), str(html)]
+    if subprocess.run(command, check=False, env=environment).returncode:
+        raise BookError("Sphinx failed (its messages are above).")
+
+
 def build(only: list[str], out: Path, rerun: bool = False) -> Path:
-    """Execute (or reuse) the chosen chapters and render the site; return its index.html."""
+    """Execute (or reuse) the chosen chapters and render the site; return its index.html.
+
+    The Chinese edition goes to ``html/zh/``: the translated chapters of the chosen ones, with the
+    English outputs. A chosen chapter without a translation is an error (run translation_sync init).
+    """
     notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
     if only:
         notebooks = [nb for nb in notebooks if any(nb.name.startswith(prefix) for prefix in only)]
         if not notebooks:
             raise BookError(f"No notebook in {NOTEBOOKS} starts with {' or '.join(only)}.")
+    missing = [nb.name for nb in notebooks if not (TRANSLATIONS / nb.name).exists()]
+    if missing:
+        raise BookError(f"No Chinese edition of {', '.join(missing)} in {TRANSLATIONS}: start one with "
+                        "python tools/translation_sync.py init notebooks/<name>.ipynb")
     print(f"Executing {len(notebooks)} notebooks (executed copies in {out / 'executed'}):", flush=True)
     copies = executed_copies(notebooks, out / "executed", rerun)
 
     src, html = out / "src", out / "html"
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(html, ignore_errors=True)
-    src.mkdir(parents=True)
+    (src / "zh").mkdir(parents=True)
+    (src / "en").mkdir()
     chapters: dict[str, dict] = {}
     for notebook, executed in copies.items():
         page = chapter_page(notebook, executed)
-        nbformat.write(page, src / notebook.name)
+        nbformat.write(page, src / "en" / notebook.name)
+        nbformat.write(chapter_page(TRANSLATIONS / notebook.name, executed), src / "zh" / notebook.name)
         chapters[notebook.stem] = page.metadata["book"]
-    (src / "index.md").write_text(landing_page((ROOT / "README.md").read_text(), chapters))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (src / "en" / "index.md").write_text(landing_page(readme, chapters), encoding="utf-8")
+    translated = ROOT / "README.zh.md"
+    if not translated.exists():
+        raise BookError("README.zh.md is missing: the Chinese landing page is made from it.")
+    (src / "zh" / "index.md").write_text(landing_page(readme, chapters, translated.read_text(encoding="utf-8")),
+                                         encoding="utf-8")
+    dictionary = out / "jieba-glossary.txt"
+    dictionary.write_text(jieba_dictionary(), encoding="utf-8")
 
-    print("Rendering with Sphinx ...", flush=True)
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-c", str(ROOT / "book"),
-               str(src), str(html)]
-    if subprocess.run(command, check=False).returncode:
-        raise BookError("Sphinx failed (its messages are above).")
+    print("Rendering with Sphinx (English, then Chinese) ...", flush=True)
+    _sphinx(src / "en", html, "en")
+    _sphinx(src / "zh", html / "zh", "zh", dictionary)
     index = html / "index.html"
-    print(f"Built {index} ({len(copies)} chapters). Open it in a browser.")
+    print(f"Built {index} and {html / 'zh' / 'index.html'} ({len(copies)} chapters each). Open it in a browser.")
     return index
 
 

@@ -6,10 +6,31 @@ MathJax comes from the ``sphinx-mathjax-offline`` package instead of a CDN, and 
 fonts and scripts ship with ``sphinx-book-theme``, so the site works without a network.
 """
 
+import os
+
+# build.py runs Sphinx twice: the English site, then the Chinese one (html/zh/) with TLHO_BOOK_LANGUAGE=zh.
+LANGUAGE = os.environ.get("TLHO_BOOK_LANGUAGE", "en")
+
 project = "Transfer Learning, Hands-On"
 author = "the course authors"
 copyright = "the course authors"
 html_title = project
+if LANGUAGE == "zh":
+    language = "zh_CN"  # the theme's own words (search box, navigation) in Chinese too
+    html_title = "迁移学习实战"
+    # Sphinx's Chinese search cuts words with jieba (requirements-book.txt); without it no Chinese word is
+    # indexed. build.py writes the glossary's terms as a jieba dictionary so that whole terms are found.
+    html_search_language = "zh"
+    if os.environ.get("TLHO_JIEBA_DICT"):
+        html_search_options = {"dict": os.environ["TLHO_JIEBA_DICT"]}
+    try:  # jieba announces its dictionary on stderr at every build; only its warnings matter
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+    except ImportError:
+        pass
 
 extensions = ["myst_nb", "sphinx.ext.mathjax", "sphinx-mathjax-offline"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
@@ -54,5 +75,25 @@ def _trim_mathjax(app, exception):  # type: ignore[no-untyped-def]
             path.unlink()
 
 
+# Every page links to the same page in the other language: the English site is html/, the Chinese html/zh/,
+# and both have the same page names (build.py builds the same chapters in both).
+SWITCH = {
+    "en": {"href": "zh/{page}.html", "label": "中文", "lang": "zh-CN", "title": "本页的中文版"},
+    "zh": {"href": "../{page}.html", "label": "English", "lang": "en", "title": "This page in English"},
+}
+
+
+def _language_switch(app, pagename, templatename, context, doctree):  # type: ignore[no-untyped-def]
+    other = SWITCH[LANGUAGE]
+    href = other["href"].format(page=pagename)
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="alternate" hreflang="{other["lang"]}" href="{href}">')
+    if "body" in context:  # content pages (chapters, the landing page); not search or genindex
+        context["body"] = (f'<p class="language-switch"><a class="language-switch-link" href="{href}" '
+                           f'hreflang="{other["lang"]}" lang="{other["lang"]}" title="{other["title"]}">'
+                           f'{other["label"]}</a></p>\n' + context["body"])
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("build-finished", _trim_mathjax, priority=900)  # after the extension's copy (500)
+    app.connect("html-page-context", _language_switch)

@@ -35,6 +35,7 @@ BUILT = os.environ.get("TLHO_BOOK_OUT")
 """Set to a built book's folder (``make book``: book/_build) to check it instead of building one."""
 CHAPTERS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")
                   if (Path(BUILT, "html", f"{p.stem}.html").exists() if BUILT else p.name[:2] in SMALL_BOOK))
+TRANSLATED = [ROOT / "notebooks" / "zh" / p.name for p in CHAPTERS]
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 BOOK_PACKAGES = ("sphinx", "myst_nb", "sphinx_book_theme")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -238,15 +239,20 @@ def book(tmp_path_factory) -> tuple[Path, dict[str, Page]]:
                                "--out", str(out)], capture_output=True, text=True, check=False)
         assert done.returncode == 0, f"book/build.py failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     html = out / "html"
-    pages = {name: Page(dump_dom((html / name).as_uri()))
-             for name in ["index.html", *(f"{p.stem}.html" for p in CHAPTERS)]}
+    names = ["index.html", *(f"{p.stem}.html" for p in CHAPTERS)]
+    pages = {name: Page(dump_dom((html / name).as_uri())) for name in [*names, *(f"zh/{n}" for n in names)]}
     return html, pages
 
 
-@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem[:2])
+def _page_name(notebook: Path) -> str:
+    return f"zh/{notebook.stem}.html" if notebook.parent.name == "zh" else f"{notebook.stem}.html"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS + TRANSLATED,
+                         ids=lambda p: ("zh/" if p.parent.name == "zh" else "") + p.stem[:2])
 def test_chapter_page_shows_title_plots_math_and_no_errors(book, notebook):
     html, pages = book
-    page = pages[f"{notebook.stem}.html"]
+    page = pages[_page_name(notebook)]
     title = nbformat.read(notebook, as_version=4).cells[0].source.split("\n")[0].lstrip("#").strip()
     assert page.title == title
     if plots(notebook):
@@ -255,11 +261,11 @@ def test_chapter_page_shows_title_plots_math_and_no_errors(book, notebook):
         from PIL import Image
 
         for src in figures:
-            with Image.open(html / src) as image:
+            with Image.open((html / _page_name(notebook)).parent / src) as image:
                 assert min(image.size) > 50, f"{src} is {image.size}"
     assert page.math >= display_formulas(notebook), "formulas left unrendered by MathJax"
     assert page.math_errors == 0
-    assert not page.errors, f"error output on {notebook.stem}.html outside cells meant to fail: {page.errors}"
+    assert not page.errors, f"error output on {_page_name(notebook)} outside cells meant to fail: {page.errors}"
     assert "$$" not in page.all_text
 
 
@@ -276,6 +282,15 @@ def test_landing_page_has_the_course_map_and_chapters_in_order(book):
     assert index.title == "Transfer Learning, Hands-On"
     assert "Course map" in index.all_text and "Prerequisites" in index.all_text
     assert "30 + 20 min" in index.all_text  # the times of the README's course map
+    assert [link for link in index.sidebar if link != "#"] == [f"{p.stem}.html" for p in CHAPTERS]
+
+
+def test_chinese_landing_page_is_made_from_the_chinese_readme(book):
+    _, pages = book
+    index = pages["zh/index.html"]
+    assert index.title == (ROOT / "README.zh.md").read_text(encoding="utf-8").split("\n", 1)[0].lstrip("#").strip()
+    assert "课程地图" in index.all_text and "预备知识" in index.all_text
+    assert "30 + 20" in index.all_text  # the times of the translated course map
     assert [link for link in index.sidebar if link != "#"] == [f"{p.stem}.html" for p in CHAPTERS]
 
 
@@ -297,3 +312,41 @@ def test_search_finds_a_chapter_by_a_word_in_it(book):
     found = Page(dump_dom((html / "search.html").as_uri() + "?q=overflow")).search_results
     assert found and found[0] == "02_cross_entropy.html", found
     assert Page(dump_dom((html / "search.html").as_uri() + "?q=zyzzyvaqx")).search_results == []
+
+
+def _switch(page: Page) -> list[str]:
+    return [link for link in page.links if link.startswith(("zh/", "../")) and link.endswith(".html")]
+
+
+def test_every_page_links_to_the_same_page_in_the_other_language(book):
+    html, pages = book
+    english = [name for name in pages if not name.startswith("zh/")]
+    for name in english:
+        there = _switch(pages[name])
+        assert there == [f"zh/{name}"], (name, there)
+        back = _switch(pages[f"zh/{name}"])
+        assert back == [f"../{name}"], (f"zh/{name}", back)  # and it leads back
+
+
+@pytest.mark.parametrize("notebook", TRANSLATED[:1], ids=lambda p: p.stem[:2])
+def test_chinese_chapter_page_is_in_chinese_with_the_english_outputs(book, notebook):
+    _, pages = book
+    page, english = pages[_page_name(notebook)], pages[f"{notebook.stem}.html"]
+    assert re.search(r"[\u4e00-\u9fff]", page.title), page.title
+    assert re.search(r"于 \d{4}-\d\d-\d\d \d\d:\d\d UTC 执行", page.all_text)
+    assert "显示答案" in page.all_text
+    web = [link for link in page.links if notebook.name in link]
+    assert any("notebooks/zh/" + notebook.name in link for link in web)  # Colab opens the Chinese notebook
+    assert any(link.startswith("http://localhost:8888/lab/tree/zh/") for link in web)
+    # the outputs are the English run's: the same images, by content hash in their file names
+    assert sorted(src.rsplit("/", 1)[-1] for src in page.images if "_images/" in src) == sorted(
+        src.rsplit("/", 1)[-1] for src in english.images if "_images/" in src)
+
+
+@pytest.mark.parametrize("term, chapter", [("交叉熵", "02_cross_entropy"), ("卷积核", "01_convolution")])
+def test_chinese_search_finds_a_chapter_by_a_chinese_term(book, term, chapter):
+    html, pages = book
+    if f"zh/{chapter}.html" not in pages:
+        pytest.skip(f"{chapter} is not in this book")
+    found = Page(dump_dom((html / "zh" / "search.html").as_uri() + f"?q={term}")).search_results
+    assert found and found[0] == f"{chapter}.html", found
