@@ -217,7 +217,7 @@ ALLOWED_IN_DOCS: dict[str, dict[str, str]] = {
         "0.4": "a package version (openwakeword 0.4.0)", "0.1": "a package version (resemblyzer 0.1.4)",
         "10 min": "a planned teaching time in the course map", "15 min": "a planned teaching time",
         "20 min": "a planned teaching time",
-        "three times more": "helpers.own_images.IMBALANCE_RATIO, the class imbalance that triggers the warning",
+        "three times as many": "helpers.own_images.IMBALANCE_RATIO, the class imbalance that triggers the warning",
     },
     "docs/instructor-guide.md": {
         "2 GB": "Binder's memory (a published specification)",
