@@ -23,6 +23,16 @@ if LANGUAGE == "zh":
     html_search_language = "zh"
     if os.environ.get("TLHO_JIEBA_DICT"):
         html_search_options = {"dict": os.environ["TLHO_JIEBA_DICT"]}
+    # Sphinx 9.0's Chinese search ships the English stemmer (for the Latin words on the pages) but names it
+    # ChineseStemmer in language_data.js, which is undefined: the search page stopped with a ReferenceError
+    # and found nothing (seen in Chromium). Under the English name the page loads the stemmer it ships.
+    from sphinx import search as _search
+    from sphinx.search.zh import SearchChinese as _SearchChinese
+
+    class _ChineseSearch(_SearchChinese):
+        language_name = "English"  # only used to name the stemmer's class in the generated JavaScript
+
+    _search.languages["zh"] = _ChineseSearch
     try:  # jieba announces its dictionary on stderr at every build; only its warnings matter
         import logging
 

@@ -158,6 +158,13 @@ def test_numbers_in_link_targets_identifiers_and_chinese_text_are_read_as_writte
     assert translation_sync.numbers(text) == {"08", "0.5", "1"}
 
 
+def test_large_numbers_are_compared_by_value_whichever_words_of_scale_each_language_uses() -> None:
+    english = translation_sync.numbers("1.28 million photos; 138 million against 3.5 million; 100 thousand")
+    assert english == translation_sync.numbers("128 万张照片；1.38 亿对 350 万；10 万")
+    assert english != translation_sync.numbers("12.8 万张照片；1.38 亿对 350 万；10 万")  # a slip of the point
+    assert translation_sync.numbers("2 millionaires") == {"2"}  # a word that only starts like one
+
+
 def test_a_cell_or_comment_left_in_english_is_reported_but_identifiers_alone_are_not(pair) -> None:
     english, translated = pair
     edit(translated, lambda cells: setattr(cells[2], "source", ENGLISH_CELLS[2][2]))
@@ -343,3 +350,15 @@ def test_repository_check_pairs_translations_and_lists_what_is_untranslated(tmp_
 def test_the_repository_translations_are_in_step(capsys) -> None:
     assert translation_sync.main(["check"]) == 0, capsys.readouterr().out
     assert "Every translation is in step" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("## 目录结构\n\nFiles and folders, listed one by one here.", "section 4 ('## 目录结构') is still in English"),
+    ("## 目录结构\n\n文件和 3 个文件夹。", "section 4 ('## 目录结构'): its numbers differ from English section 4"),
+], ids=["left in English", "a number added"])
+def test_a_current_section_left_in_english_or_with_other_numbers_is_reported(documents, body, expected) -> None:
+    english, translated = documents
+    translated.write_text(chinese_document(ENGLISH_DOC, [*CHINESE_BODIES[:3], body]), encoding="utf-8")
+    problems = translation_sync.check_document(english, translated)
+    assert len(problems) == 1 and expected in problems[0], problems
+    assert problems[0].endswith("(--section 4)") or "numbers differ" in problems[0]

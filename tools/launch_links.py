@@ -67,7 +67,7 @@ def setup_source(notebook: Path | None = None) -> str:
     extra = EXTRA_SETUP.get(notebook.name, []) if notebook is not None else []
     if notebook is not None and folder(notebook) == "notebooks/zh":  # the Chinese edition's comments
         what = "Colab 缺少的几个软件包" if extra else "Colab 缺少的那一个软件包"
-        comments = (f"# 仅在 Google Colab 上运行：取得课程代码（helpers/ 在其中）和{what}。\n"
+        comments = (f"# 仅在 Google Colab 上运行：取得课程代码（helpers/ 在其中）和 {what}。\n"
                     "# 在其他地方这个单元什么也不做：`make lab` 已经装好了一切。\n")
     else:
         what = "the packages Colab lacks" if extra else "the one package Colab lacks"

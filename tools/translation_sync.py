@@ -44,6 +44,7 @@ import sys
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import nbformat
@@ -210,7 +211,9 @@ def _structure_problems(
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _URL = re.compile(r"\]\([^)]*\)|https?://\S+|<!--.*?-->", re.S)
 _MATH_OR_CODE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```|`[^`\n]+`", re.S)
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|千万|百万|千|万|亿)(?![A-Za-z]))?")
+_SCALE = {"thousand": 3, "million": 6, "billion": 9, "千": 3, "万": 4, "百万": 6, "千万": 7, "亿": 8}
+"""Words that multiply the number before them: "1.28 million" and "128 万" are the same number."""
 _ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 
 
@@ -220,13 +223,31 @@ def _prose(text: str) -> str:
 
 
 def numbers(text: str) -> set[str]:
-    """The numbers written in ``text`` with digits (link targets and addresses left out)."""
-    return set(_NUMBER.findall(_URL.sub(" ", text)))
+    """The numbers written in ``text`` with digits (link targets and addresses left out).
+
+    A number followed by a word of scale is read as its value ("1.28 million" and "128 万" both give
+    ``"1280000"``), so that each language can write large numbers its own way; other numbers are kept as
+    written (``"08"`` stays ``"08"``).
+    """
+    found = set()
+    for digits, scale in _NUMBER.findall(_URL.sub(" ", text)):
+        found.add(format(Decimal(digits).scaleb(_SCALE[scale]).normalize(), "f") if scale else digits)
+    return found
 
 
-def untranslated(english: str, translated: str) -> bool:
-    """True when ``translated`` still reads as English: the English prose has words, the translation no Chinese."""
-    return len(_ENGLISH_WORD.findall(_prose(english))) >= 3 and not _CJK.search(translated)
+UNTRANSLATED_SHARE = 0.75
+"""A translation that keeps this share of its English prose's words (or has no Chinese) is still English. Real
+translations keep identifiers, names and titles: at most 0.56 of the words in any cell or section here."""
+
+
+def untranslated(english: str, translated: str, share: float | None = UNTRANSLATED_SHARE) -> bool:
+    """True when ``translated`` still reads as English: no Chinese, or (unless ``share`` is None) at least that
+    share of the English prose's words. Comments pass None: they quote values and names more than prose does."""
+    words = len(_ENGLISH_WORD.findall(_prose(english)))
+    if words < 3:
+        return False
+    kept = len(_ENGLISH_WORD.findall(_prose(translated)))
+    return not _CJK.search(translated) or (share is not None and kept >= share * words)
 
 
 def _comments(source: str) -> str:
@@ -238,14 +259,15 @@ def _comments(source: str) -> str:
         return ""
 
 
-def _content_problems(where: str, source: nbformat.NotebookNode, cell: nbformat.NotebookNode) -> list[str]:
-    """A markdown cell left in English, or with numbers that differ from its English cell's."""
-    if untranslated(source.source, cell.source):
-        return [f"{where} is still in English: translate it, then stamp it (--cell {source.id})"]
-    lost, added = numbers(source.source) - numbers(cell.source), numbers(cell.source) - numbers(source.source)
+def _content_problems(where: str, english: str, translated: str, what: str, stamp_hint: str) -> list[str]:
+    """Text left in English, or with numbers that differ from the English (``what`` names the English text)."""
+    if untranslated(english, translated):
+        return [f"{where} is still in English: translate it, then stamp it ({stamp_hint})"]
+    lost, added = numbers(english) - numbers(translated), numbers(translated) - numbers(english)
     if lost or added:
-        return [f"{where}: its numbers differ from English cell {source.id!r}'s (missing {sorted(lost)}, added "
-                f"{sorted(added)}): every number is written with the same digits as in the English"]
+        return [f"{where}: its numbers differ from {what}'s (missing {sorted(lost)}, added "
+                f"{sorted(added)}): write every number as in the English (large ones may use 万 or 亿: \"1.28 million\" "
+                "may be \"128 万\")"]
     return []
 
 
@@ -258,7 +280,7 @@ def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbfor
         return []  # written per folder by tools/launch_links.py and checked by tests/test_launch_links.py
     record = cell.get("metadata", {}).get(METADATA_KEY)
     if cell.cell_type == "code":
-        if untranslated(_comments(source.source), _comments(cell.source)):
+        if untranslated(_comments(source.source), _comments(cell.source), share=None):
             return [f"{where}: its comments are still in English: translate them, then stamp it "
                     f"(--cell {source.id})"]
         difference = _code_difference(source.source, cell.source)
@@ -275,7 +297,7 @@ def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbfor
     if record["source_sha256"] != sha256(source.source):
         return [f"{where} is stale: English cell {source.id!r} changed since it was translated; update the "
                 f"translation, then stamp it (--cell {source.id})"]
-    return _content_problems(where, source, cell)
+    return _content_problems(where, source.source, cell.source, f"English cell {source.id!r}", f"--cell {source.id}")
 
 
 def check_notebook(english: Path, translated: Path) -> list[str]:
@@ -450,6 +472,12 @@ def check_document(english: Path, translated: Path) -> list[str]:
             if right[j] is not None:
                 problems.append(f"{name}: {_section_name(j, target[j])} was added: it corresponds to no English "
                                 "section (or to one that changed or was removed); remove it, or stamp it")
+    for j, section in enumerate(target):  # a current section must also be translated, with the English numbers
+        i = where.get(section.marker)
+        if i is not None:
+            english_text, text = (_GENERATED.sub("", x.text) for x in (source[i], section))
+            problems.extend(_content_problems(f"{name}: {_section_name(j, section)}", english_text, text,
+                                              f"English {_section_name(i, source[i])}", f"--section {j + 1}"))
     return problems
 
 
