@@ -55,7 +55,7 @@ notebooks: setup ## only the notebooks
 	$(BIN)/python -m pytest notebooks $(PYTEST_ARGS)
 
 strip: setup ## remove outputs from notebooks, except cells marked keep_output
-	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout notebooks/*.ipynb notebooks/zh/*.ipynb
 
 outputs: setup ## re-execute the strictly compared notebooks and store their kept outputs
 	for nb in $(STRICT_NOTEBOOKS); do \

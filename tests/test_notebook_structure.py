@@ -10,7 +10,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TRANSLATED = sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))
+"""The Chinese edition: its code is the English code (tools/translation_sync.py), its shape is checked here."""
 MAX_CELL_LINES = 25
+FIELDS = {"en": ("**Time:**", "**Questions**", "**Objectives**"), "zh": ("**时间**：讲授", "**问题**", "**学习目标**")}
+SECTIONS = {"en": ("## Summary", "## Exercises"), "zh": ("## 小结", "## 练习")}  # docs/glossary.zh.md's fixed phrases
+
+
+def _language(path):
+    return "zh" if path.parent.name == "zh" else "en"
+
+
+def _id(path):
+    return f"{_language(path)}/{path.name}" if _language(path) == "zh" else path.name
 
 
 def _cells(path):
@@ -28,25 +40,29 @@ def test_notebooks_exist_and_are_numbered_uniquely():
     assert len(numbers) == len(set(numbers))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_chapter_has_its_chinese_edition():
+    assert [p.name for p in TRANSLATED] == [p.name for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + TRANSLATED, ids=_id)
 def test_title_cell_has_time_questions_and_objectives(path):
     title = _source(_cells(path)[0])
     assert title.startswith(f"# {path.name[:2]} · ")
-    for field in ("**Time:**", "**Questions**", "**Objectives**"):
-        assert field in title, f"{path.name}: title cell lacks {field}"
+    for field in FIELDS[_language(path)]:
+        assert field in title, f"{_id(path)}: title cell lacks {field}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + TRANSLATED, ids=_id)
 def test_sections_parameters_and_seed(path):
     cells = _cells(path)
     text = "\n".join(_source(c) for c in cells)
-    for heading in ("## Summary", "## Exercises"):
-        assert heading in text, f"{path.name}: no '{heading}' section"
+    for heading in SECTIONS[_language(path)]:
+        assert heading in text, f"{_id(path)}: no '{heading}' section"
     assert any("parameters" in c["metadata"].get("tags", []) for c in cells), "no cell tagged 'parameters'"
     assert "keras.utils.set_random_seed(" in text
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + TRANSLATED, ids=_id)
 def test_cells_are_short_and_outputs_stripped(path):
     for index, cell in enumerate(_cells(path)):
         if cell["cell_type"] != "code":
@@ -67,7 +83,7 @@ def test_solutions_are_hidden_checked_and_named(path):
         assert "_solution" in _source(cell)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + TRANSLATED, ids=_id)
 def test_no_machine_paths(path):
     text = path.read_text()
     for needle in ("/work/", "/tmp/", "/home/", "offline-bundle"):
