@@ -261,10 +261,11 @@ def translated_copy(translation: Path, executed: Path) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if cell.id not in outputs:
+        source = outputs.get(translation_sync.key(cell))  # the English cell it translates, as the sync check pairs them
+        if source is None:
             raise BookError(f"{translation.name} (Chinese) has code cell {cell.id!r}, which the English "
                             "chapter lacks: run python tools/translation_sync.py check and fix what it reports.")
-        cell.outputs, cell.execution_count = outputs[cell.id].outputs, outputs[cell.id].execution_count
+        cell.outputs, cell.execution_count = source.outputs, source.execution_count
     nb.metadata["book"] = english.metadata["book"]
     return nb
 
@@ -313,21 +314,22 @@ def chapter_page(notebook: Path, executed: Path) -> nbformat.NotebookNode:
 
 
 def _readme_section(readme: str, heading: str, translated: str | None = None) -> str:
-    """The body of README.md's ``## heading`` section, or of the same section of a translation.
+    """The body of README.md's ``## heading`` section, or of its translation in ``translated``.
 
-    A translation's headings are translated, so its section is found by position: the one whose number
-    is that of ``heading`` in the English README (tools/translation_sync.py keeps the order the same).
+    A translation's headings are translated, so its section is found by the English section's hash, which
+    each translated section records (tools/translation_sync.py): a stale section is an error, not a guess.
     """
     sections = translation_sync.split_sections(readme)
-    number = next((i for i, section in enumerate(sections) if section.heading == f"## {heading}"), None)
-    if number is None:
+    english = next((section for section in sections if section.heading == f"## {heading}"), None)
+    if english is None:
         raise BookError(f"README.md has no '## {heading}' section; the landing page is made from it.")
-    if translated is not None:
-        sections = translation_sync.split_sections(translated)
-        if number >= len(sections):
-            raise BookError(f"README.zh.md has no section {number} (English '## {heading}'): run "
+    section = english
+    if translated is not None:  # the translated section that records this English section's hash
+        section = next((s for s in translation_sync.split_sections(translated) if s.marker == english.digest), None)
+        if section is None:
+            raise BookError(f"README.zh.md has no current translation of '## {heading}': run "
                             "python tools/translation_sync.py check and fix what it reports.")
-    body = sections[number].text.split("\n", 1)[1] if "\n" in sections[number].text else ""
+    body = section.text.split("\n", 1)[1] if "\n" in section.text else ""
     return "\n".join(line for line in body.split("\n") if not line.startswith("<!-- source:")).strip()
 
 
@@ -389,8 +391,9 @@ def landing_page(readme: str, chapters: dict[str, dict], translated: str | None 
     words, readme_name = LANDING[language], "README.md" if translated is None else "README.zh.md"
     source = readme if translated is None else translated
     heading, intro = source.split("\n", 1)[0].lstrip("#").strip(), source.split("\n## ", 1)[0]
+    language_line = ("**English** ·", "[English](README.md)")  # the site has its own switch on every page
     intro = "\n".join(line for line in intro.split("\n")[1:]
-                      if "badge_logo.svg" not in line and not line.startswith("<!-- source:")).strip()
+                      if "badge_logo.svg" not in line and not line.startswith(("<!-- source:", *language_line))).strip()
     built = chapters
     table = _relink(_readme_section(readme, "Course map", translated), built, readme_name)
     rows = [words["columns"], "|---|---|---|---|"]
@@ -425,10 +428,10 @@ def jieba_dictionary(glossary: Path = GLOSSARY) -> str:
     terms: set[str] = set()
     for line in glossary.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) < 2 or not re.search(r"[\u3400-\u9fff]", cells[1]):
+        if len(cells) < 4 or cells[0] == "English" or not re.search(r"[\u3400-\u9fff]", cells[1]):  # term rows
             continue
-        for part in re.split(r"[/／；;、，,（）()★\s]+", cells[1]):
-            if re.search(r"[\u3400-\u9fff]", part) and not re.search(r"[A-Za-z0-9`]", part):
+        for part in re.split(r"[/／；;、，,（）()★*：\s]+", cells[1]):
+            if len(re.findall(r"[\u3400-\u9fff]", part)) >= 2 and not re.search(r"[A-Za-z0-9`]", part):
                 terms.add(part)
     return "".join(f"{term} 100000\n" for term in sorted(terms))
 
@@ -457,6 +460,14 @@ def build(only: list[str], out: Path, rerun: bool = False) -> Path:
     if missing:
         raise BookError(f"No Chinese edition of {', '.join(missing)} in {TRANSLATIONS}: start one with "
                         "python tools/translation_sync.py init notebooks/<name>.ipynb")
+    if not (ROOT / "README.zh.md").exists():
+        raise BookError("README.zh.md is missing: the Chinese landing page is made from it.")
+    # A Chinese page shows the English run's outputs: only where its code is the English code.
+    problems = [p for nb in notebooks for p in translation_sync.check_notebook(nb, TRANSLATIONS / nb.name)]
+    problems += translation_sync.check_document(ROOT / "README.md", ROOT / "README.zh.md")
+    if problems:
+        raise BookError("the Chinese edition is out of step with the English (python tools/translation_sync.py "
+                        "check):\n" + "\n".join(problems))
     print(f"Executing {len(notebooks)} notebooks (executed copies in {out / 'executed'}):", flush=True)
     copies = executed_copies(notebooks, out / "executed", rerun)
 
@@ -474,8 +485,6 @@ def build(only: list[str], out: Path, rerun: bool = False) -> Path:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     (src / "en" / "index.md").write_text(landing_page(readme, chapters), encoding="utf-8")
     translated = ROOT / "README.zh.md"
-    if not translated.exists():
-        raise BookError("README.zh.md is missing: the Chinese landing page is made from it.")
     (src / "zh" / "index.md").write_text(landing_page(readme, chapters, translated.read_text(encoding="utf-8")),
                                          encoding="utf-8")
     dictionary = out / "jieba-glossary.txt"

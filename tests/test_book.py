@@ -289,8 +289,8 @@ def test_chinese_landing_page_is_made_from_the_chinese_readme(book):
     _, pages = book
     index = pages["zh/index.html"]
     assert index.title == (ROOT / "README.zh.md").read_text(encoding="utf-8").split("\n", 1)[0].lstrip("#").strip()
-    assert "课程地图" in index.all_text and "预备知识" in index.all_text
-    assert "30 + 20" in index.all_text  # the times of the translated course map
+    assert "课程地图" in index.all_text and "预备知识" in index.all_text  # the headings build.py writes
+    assert "30 + 20 分钟" in index.all_text and "30 + 20 min" not in index.all_text  # the translated course map
     assert [link for link in index.sidebar if link != "#"] == [f"{p.stem}.html" for p in CHAPTERS]
 
 

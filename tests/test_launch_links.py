@@ -65,7 +65,7 @@ def test_setup_cell_does_nothing_outside_colab(monkeypatch, name, extra, folder)
 @pytest.mark.parametrize("readme, folder", [("README.md", "notebooks"), ("README.zh.md", "notebooks/zh")])
 def test_readme_has_the_binder_badge_and_colab_links(readme, folder) -> None:
     text = (ROOT / readme).read_text()
-    assert launch_links.binder_url() in text
+    assert launch_links.binder_url() + folder.removeprefix("notebooks") + ")" in text  # the badge opens its folder
     for path in (p for p in NOTEBOOKS if str(p.parent.relative_to(ROOT)) == folder):
         assert launch_links.colab_url(path) in text, f"{readme} lacks the Colab link of {path.name}"
 

@@ -73,7 +73,7 @@ def test_cells_are_short_and_outputs_stripped(path):
             assert cell["metadata"].get("keep_output"), f"{path.name} cell {index}: strip outputs (make strip)"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + TRANSLATED, ids=_id)
 def test_solutions_are_hidden_checked_and_named(path):
     solutions = [c for c in _cells(path) if "solution" in c["metadata"].get("tags", [])]
     assert len(solutions) >= 2, f"{path.name}: at least two exercises with solutions"

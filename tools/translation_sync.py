@@ -31,6 +31,13 @@ After translating or updating a cell or a section, a translator runs ``stamp`` o
 ``--section`` picks which; without them every cell or section is stamped, which also marks as current
 whatever was stale). A translation that does not exist yet is not checked; ``check`` lists the English
 notebooks and documents that have none, for information, and exits 0 unless a translation is out of step.
+(The course itself requires every chapter to have one: tests/test_notebook_structure.py and ``make book``
+fail without it, so a new English chapter needs ``init`` at once.)
+
+Beyond the pairing, ``check`` reports a cell or section still in English (no Chinese, or most of the English
+words kept), and numbers that differ from the English: in markdown and sections as in code comments. Numbers
+are compared as sets, by value where a word of scale follows them ("1.28 million" = "128 万"). The Colab setup
+cell is not compared: tools/launch_links.py writes it for each folder.
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ def _display(path: Path) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _key(cell: nbformat.NotebookNode) -> str | None:
+def key(cell: nbformat.NotebookNode) -> str | None:
     """The English cell id a translated cell corresponds to: its recorded ``source_id``, else its own id."""
     record = cell.get("metadata", {}).get(METADATA_KEY)
     if isinstance(record, dict) and isinstance(record.get("source_id"), str):
@@ -184,23 +191,23 @@ def _structure_problems(
     if None in english_keys or len(set(english_keys)) != len(english_keys):
         return [f"{name}: the English notebook has cells without an id or with repeated ids: "
                 "upgrade it with nbformat (nbformat.validator.normalize) and commit it first"]
-    where = {key: i for i, key in enumerate(english_keys)}
+    where = {cell_key: i for i, cell_key in enumerate(english_keys)}
     seen: set[str | None] = set()
     for j, cell in enumerate(translated):
-        key = _key(cell)
-        if key in seen:
-            problems.append(f"{name}: {_describe(j, cell)} translates English cell {key!r} a second time")
-        elif key not in where:
+        cell_key = key(cell)
+        if cell_key in seen:
+            problems.append(f"{name}: {_describe(j, cell)} translates English cell {cell_key!r} a second time")
+        elif cell_key not in where:
             problems.append(f"{name}: {_describe(j, cell)} was added: it corresponds to no English cell "
-                            f"(no English cell has id {key!r}); remove it or give it the id of the cell it "
+                            f"(no English cell has id {cell_key!r}); remove it or give it the id of the cell it "
                             "translates")
-        seen.add(key)
-    matched_keys = {_key(cell) for cell in translated}
+        seen.add(cell_key)
+    matched_keys = {key(cell) for cell in translated}
     for i, cell in enumerate(english):
         if cell.id not in matched_keys:
             problems.append(f"{name}: English {_describe(i, cell)} is missing from the translation: copy it "
                             "to the same place, translate it, and stamp it")
-    pairs = [(j, where[_key(c)]) for j, c in enumerate(translated) if _key(c) in where]
+    pairs = [(j, where[key(c)]) for j, c in enumerate(translated) if key(c) in where]
     for k in sorted(_out_of_order([i for _, i in pairs])):
         j, i = pairs[k]
         problems.append(f"{name}: {_describe(j, translated[j])} is out of order: it translates English cell "
@@ -280,9 +287,14 @@ def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbfor
         return []  # written per folder by tools/launch_links.py and checked by tests/test_launch_links.py
     record = cell.get("metadata", {}).get(METADATA_KEY)
     if cell.cell_type == "code":
-        if untranslated(_comments(source.source), _comments(cell.source), share=None):
+        english_comments, comments = _comments(source.source), _comments(cell.source)
+        if untranslated(english_comments, comments, share=None):
             return [f"{where}: its comments are still in English: translate them, then stamp it "
                     f"(--cell {source.id})"]
+        if numbers(english_comments) != numbers(comments):
+            lost, added = numbers(english_comments) - numbers(comments), numbers(comments) - numbers(english_comments)
+            return [f"{where}: the numbers in its comments differ from the English comments' (missing {sorted(lost)}, "
+                    f"added {sorted(added)}): write every number as in the English"]
         difference = _code_difference(source.source, cell.source)
         if difference:
             return [f"{where}: its code differs from the English beyond comments ({difference}); only "
@@ -320,7 +332,7 @@ def check_notebook(english: Path, translated: Path) -> list[str]:
     problems = _structure_problems(name, english_cells, translated_cells)
     by_id = {cell.get("id"): cell for cell in english_cells}
     for j, cell in enumerate(translated_cells):
-        source = by_id.get(_key(cell))
+        source = by_id.get(key(cell))
         if source is not None:
             problems.extend(_cell_problems(name, j, cell, source))
     return problems
@@ -347,18 +359,18 @@ def stamp(english: Path, translated: Path, cell_ids: Sequence[str] | None = None
     """
     by_id = {cell.get("id"): cell for cell in nbformat.read(english, as_version=4).cells}
     notebook = nbformat.read(translated, as_version=4)
-    matched = {_key(c): c for c in notebook.cells if _key(c) in by_id and c.cell_type == by_id[_key(c)].cell_type}
+    matched = {key(c): c for c in notebook.cells if key(c) in by_id and c.cell_type == by_id[key(c)].cell_type}
     wanted = list(matched) if cell_ids is None else list(cell_ids)
-    unknown = [key for key in wanted if key not in matched]
+    unknown = [cell_key for cell_key in wanted if cell_key not in matched]
     if unknown:
         raise ValueError(f"{_display(translated)}: no translated cell matches English cell(s) {unknown} with the "
                          "same type: copy the English cell (it keeps its id) to the same place first")
     changed = []
-    for key in wanted:
-        record = {"source_id": key, "source_sha256": sha256(by_id[key].source)}
-        if matched[key].metadata.get(METADATA_KEY) != record:
-            matched[key].metadata[METADATA_KEY] = record
-            changed.append(key)
+    for cell_key in wanted:
+        record = {"source_id": cell_key, "source_sha256": sha256(by_id[cell_key].source)}
+        if matched[cell_key].metadata.get(METADATA_KEY) != record:
+            matched[cell_key].metadata[METADATA_KEY] = record
+            changed.append(cell_key)
     if changed:
         nbformat.write(notebook, translated)
     return changed
