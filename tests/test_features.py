@@ -1,4 +1,8 @@
+import gc
+import tempfile
 import time
+import weakref
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -16,6 +20,27 @@ def test_compute_features_matches_a_direct_call_for_any_batch_size():
     vectors, labels = features.compute_features(network, lambda x: x / 255.0, dataset)
     np.testing.assert_allclose(vectors, network(images / 255.0).numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(labels, np.arange(10))
+
+
+def test_a_network_is_traced_once_however_many_datasets_it_embeds():
+    keras.utils.set_random_seed(0)
+    network = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()])
+    scale = lambda x: x / 255.0  # noqa: E731 - one preprocess function, reused as a notebook reuses its backbone's
+    images = np.random.default_rng(0).uniform(0, 255, (10, 8, 8, 3)).astype("float32")
+    for batch in (4, 3, 10):  # three "splits", each with its own batch sizes
+        features.compute_features(network, scale, tf.data.Dataset.from_tensor_slices((images, np.arange(10))).batch(batch))
+    embed = features.embedding_function(network, scale)
+    assert embed.experimental_get_tracing_count() == 1
+    assert features.embedding_function(network, lambda x: x) is not embed  # another preprocess: its own function
+    other = keras.models.clone_model(network)
+    assert features.embedding_function(other, scale) is not embed  # another network: its own function
+    saved = Path(tempfile.mkdtemp()) / "saved.keras"
+    network.save(saved)  # the cached function is not part of the model: it saves and loads as before
+    assert not hasattr(keras.models.load_model(saved), features._EMBEDDERS)
+    reference = weakref.ref(network)
+    del network, embed, other
+    gc.collect()
+    assert reference() is None, "a network and its cached function are collected together"
 
 
 def test_compute_features_rejects_an_empty_dataset():
