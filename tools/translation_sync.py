@@ -54,12 +54,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import launch_links  # tools/, beside this file: the Colab badge and setup cell of each folder
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = "zh"
-SETUP_TAG = "colab-setup"
-"""The tag of the Colab setup cell, which tools/launch_links.py writes for each folder (not translated)."""
 METADATA_KEY = "translation"
 DOCUMENTS = ("README.md", "docs/instructor-guide.md")
 """English documents that may have a translation next to them (``README.md`` -> ``README.zh.md``)."""
@@ -270,12 +269,17 @@ def _content_problems(where: str, english: str, translated: str, what: str, stam
     """Text left in English, or with numbers that differ from the English (``what`` names the English text)."""
     if untranslated(english, translated):
         return [f"{where} is still in English: translate it, then stamp it ({stamp_hint})"]
-    lost, added = numbers(english) - numbers(translated), numbers(translated) - numbers(english)
-    if lost or added:
-        return [f"{where}: its numbers differ from {what}'s (missing {sorted(lost)}, added "
-                f"{sorted(added)}): write every number as in the English (large ones may use 万 or 亿: \"1.28 million\" "
-                "may be \"128 万\")"]
+    difference = _number_difference(english, translated)
+    if difference:
+        return [f"{where}: its numbers differ from {what}'s ({difference}): write every number as in the English "
+                "(large ones may use 万 or 亿: \"1.28 million\" may be \"128 万\")"]
     return []
+
+
+def _number_difference(english: str, translated: str) -> str | None:
+    """None when both texts write the same numbers, else which are missing from and added to the translation."""
+    lost, added = numbers(english) - numbers(translated), numbers(translated) - numbers(english)
+    return f"missing {sorted(lost)}, added {sorted(added)}" if lost or added else None
 
 
 def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[str]:
@@ -283,7 +287,7 @@ def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbfor
     where = f"{name}: {_describe(j, cell)}"
     if cell.cell_type != source.cell_type:
         return [f"{where} is {cell.cell_type}, but English cell {source.id!r} is {source.cell_type}"]
-    if SETUP_TAG in source.get("metadata", {}).get("tags", []):
+    if launch_links.SETUP_TAG in source.get("metadata", {}).get("tags", []):
         return []  # written per folder by tools/launch_links.py and checked by tests/test_launch_links.py
     record = cell.get("metadata", {}).get(METADATA_KEY)
     if cell.cell_type == "code":
@@ -291,10 +295,10 @@ def _cell_problems(name: str, j: int, cell: nbformat.NotebookNode, source: nbfor
         if untranslated(english_comments, comments, share=None):
             return [f"{where}: its comments are still in English: translate them, then stamp it "
                     f"(--cell {source.id})"]
-        if numbers(english_comments) != numbers(comments):
-            lost, added = numbers(english_comments) - numbers(comments), numbers(comments) - numbers(english_comments)
-            return [f"{where}: the numbers in its comments differ from the English comments' (missing {sorted(lost)}, "
-                    f"added {sorted(added)}): write every number as in the English"]
+        difference = _number_difference(english_comments, comments)
+        if difference:
+            return [f"{where}: the numbers in its comments differ from the English comments' ({difference}): write "
+                    "every number as in the English"]
         difference = _code_difference(source.source, cell.source)
         if difference:
             return [f"{where}: its code differs from the English beyond comments ({difference}); only "
@@ -639,10 +643,7 @@ def start_translation(english: Path, root: Path = ROOT) -> Path:
             cell.outputs, cell.execution_count = [], None
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, target)
-    sys.path.insert(0, str(root / "tools"))
-    import launch_links  # the badge and setup cell for the translation's folder
-
-    launch_links.update(target)
+    launch_links.update(target)  # the badge and setup cell for the translation's folder
     return target
 
 
